@@ -1,0 +1,25 @@
+//! The platform-free session engine. Nothing in here touches `worker`: every input (time,
+//! headers, stored records) is passed in, so the same code runs natively in tests and in wasm.
+
+pub mod config;
+pub mod cookies;
+pub mod duration;
+pub mod error;
+pub mod id;
+pub mod lock;
+pub mod memory;
+pub mod patch;
+pub mod record;
+pub mod session;
+pub mod signing;
+pub mod store;
+pub mod sweep;
+pub mod throttle;
+
+pub use config::{Config, CookieConfig, HeaderNames, LockingMode, SameSite};
+pub use error::Error;
+pub use id::SessionId;
+pub use lock::{FifoLock, Lease};
+pub use record::Record;
+pub use session::{CommitPlan, Session, StoreOp};
+pub use signing::Signer;

@@ -1,0 +1,214 @@
+//! The stored form of a session and the rules every backend applies to it, so the memory
+//! backend and the Durable Object cannot drift apart.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::patch::merge_into_map;
+use super::{Config, Error};
+
+/// Current record format. Anything else in storage is treated as absent (and logged).
+pub const FORMAT: u32 = 1;
+
+/// A stored session. Times are Unix milliseconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// Format version, [`FORMAT`].
+    pub v: u32,
+    /// The session data.
+    pub data: Map<String, Value>,
+    /// Creation time; the absolute timeout counts from here and survives regeneration.
+    pub created: u64,
+    /// Last time the expiry was refreshed.
+    pub accessed: u64,
+    /// When the session dies (idle or absolute, whichever is first).
+    pub expires: u64,
+    /// Bumped on every write, so mirrors can tell newer from older.
+    pub version: u64,
+}
+
+/// What the sweep can see without reading values: KV metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Meta {
+    /// Expiry, Unix ms.
+    pub exp: u64,
+    /// Record version.
+    pub ver: u64,
+}
+
+/// Expiry for a session created at `created` and last refreshed at `accessed`.
+pub fn expiry(cfg: &Config, created: u64, accessed: u64) -> u64 {
+    let idle = accessed.saturating_add(cfg.timeout.as_millis() as u64);
+    match cfg.absolute_timeout {
+        Some(a) => idle.min(created.saturating_add(a.as_millis() as u64)),
+        None => idle,
+    }
+}
+
+impl Record {
+    /// A new record holding `data`, created now.
+    pub fn new(cfg: &Config, data: Map<String, Value>, now: u64) -> Self {
+        Record { v: FORMAT, data, created: now, accessed: now, expires: expiry(cfg, now, now), version: 1 }
+    }
+
+    /// Whether the session is dead at `now`.
+    pub fn is_expired(&self, now: u64) -> bool {
+        now >= self.expires
+    }
+
+    /// The metadata mirrored next to the value.
+    pub fn meta(&self) -> Meta {
+        Meta { exp: self.expires, ver: self.version }
+    }
+
+    /// Parses a stored record; corrupt or other-format records are an `Err` with a reason
+    /// for the log, and callers treat them as absent rather than failing the request.
+    pub fn decode(text: &str) -> Result<Self, String> {
+        let r: Record = serde_json::from_str(text).map_err(|e| format!("undecodable record: {e}"))?;
+        if r.v != FORMAT {
+            return Err(format!("record format {} is not {FORMAT}", r.v));
+        }
+        Ok(r)
+    }
+
+    /// Serializes for storage.
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).expect("a JSON map always serializes")
+    }
+}
+
+/// A change to one stored session. Backends apply these with [`apply_op`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "lowercase")]
+pub enum Change {
+    /// Store a new session; refused if one exists (ids are never overwritten).
+    Create {
+        /// The record to store.
+        record: Record,
+    },
+    /// Merge `patch` into the current data and refresh the expiry. Refused if the session is
+    /// gone: a request in flight cannot resurrect a destroyed session.
+    Update {
+        /// Top-level merge patch; may be empty for a pure expiry refresh.
+        patch: Map<String, Value>,
+        /// Refresh time.
+        accessed: u64,
+    },
+    /// Delete the session (idempotent).
+    Delete,
+}
+
+/// The result of applying a change.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Applied {
+    /// The slot now holds this record.
+    Stored(Record),
+    /// The slot is now empty.
+    Deleted,
+}
+
+/// The one rule set for changing a stored session, shared by every backend. `current` is the
+/// live record (expired records count as absent). Checks the size budget so an oversized
+/// change is refused whole and nothing is lost.
+pub fn apply_op(cfg: &Config, current: Option<&Record>, change: &Change, now: u64) -> Result<Applied, Error> {
+    let live = current.filter(|r| !r.is_expired(now));
+    let stored = match change {
+        Change::Delete => return Ok(Applied::Deleted),
+        Change::Create { record } => {
+            if live.is_some() {
+                return Err(Error::Backend("session id collision on create".into()));
+            }
+            record.clone()
+        }
+        Change::Update { patch, accessed } => {
+            let Some(cur) = live else { return Err(Error::Gone) };
+            let mut next = cur.clone();
+            merge_into_map(&mut next.data, patch);
+            next.accessed = (*accessed).max(cur.accessed);
+            next.expires = expiry(cfg, next.created, next.accessed);
+            next.version = cur.version + 1;
+            next
+        }
+    };
+    check_size(cfg, &stored.data)?;
+    Ok(Applied::Stored(stored))
+}
+
+/// Refuses data whose JSON encoding exceeds the configured budget.
+pub fn check_size(cfg: &Config, data: &Map<String, Value>) -> Result<usize, Error> {
+    let size = serde_json::to_vec(data).map(|v| v.len()).unwrap_or(usize::MAX);
+    if size > cfg.max_data_bytes {
+        return Err(Error::TooLarge { size, limit: cfg.max_data_bytes });
+    }
+    Ok(size)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::time::Duration;
+
+    fn cfg() -> Config {
+        Config { timeout: Duration::from_secs(10), absolute_timeout: Some(Duration::from_secs(25)), ..Config::default() }
+    }
+
+    fn map(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn idle_and_absolute_expiry() {
+        let c = cfg();
+        let r = Record::new(&c, Map::new(), 1_000);
+        assert_eq!(r.expires, 11_000);
+        assert!(!r.is_expired(10_999));
+        assert!(r.is_expired(11_000));
+        // refreshed at 20s: idle would be 30s, absolute caps at 26s
+        assert_eq!(expiry(&c, 1_000, 20_000), 26_000);
+    }
+
+    #[test]
+    fn update_merges_and_refreshes() {
+        let c = cfg();
+        let r = Record::new(&c, map(json!({"a":1,"b":2})), 0);
+        let op = Change::Update { patch: map(json!({"a":null,"c":3})), accessed: 5_000 };
+        let Applied::Stored(n) = apply_op(&c, Some(&r), &op, 5_000).unwrap() else { panic!() };
+        assert_eq!(Value::Object(n.data.clone()), json!({"b":2,"c":3}));
+        assert_eq!((n.accessed, n.expires, n.version), (5_000, 15_000, 2));
+    }
+
+    #[test]
+    fn update_of_gone_or_expired_session_is_refused() {
+        let c = cfg();
+        let op = Change::Update { patch: Map::new(), accessed: 0 };
+        assert!(matches!(apply_op(&c, None, &op, 0), Err(Error::Gone)));
+        let r = Record::new(&c, Map::new(), 0);
+        assert!(matches!(apply_op(&c, Some(&r), &op, 10_000), Err(Error::Gone)));
+    }
+
+    #[test]
+    fn create_never_overwrites_a_live_session() {
+        let c = cfg();
+        let r = Record::new(&c, Map::new(), 0);
+        let op = Change::Create { record: r.clone() };
+        assert!(apply_op(&c, Some(&r), &op, 1).is_err());
+        assert!(apply_op(&c, Some(&r), &op, 10_000).is_ok());
+    }
+
+    #[test]
+    fn oversized_change_is_refused_whole() {
+        let c = Config { max_data_bytes: 64, ..cfg() };
+        let r = Record::new(&c, map(json!({"a":1})), 0);
+        let op = Change::Update { patch: map(json!({"big": "x".repeat(100)})), accessed: 1 };
+        assert!(matches!(apply_op(&c, Some(&r), &op, 1), Err(Error::TooLarge { .. })));
+    }
+
+    #[test]
+    fn corrupt_and_old_records_decode_to_errors() {
+        assert!(Record::decode("not json").is_err());
+        assert!(Record::decode(r#"{"v":0,"data":{},"created":0,"accessed":0,"expires":0,"version":1}"#).is_err());
+        let r = Record::new(&cfg(), map(json!({"k":"v"})), 7);
+        assert_eq!(Record::decode(&r.encode()).unwrap(), r);
+    }
+}

@@ -1,0 +1,502 @@
+//! The per-request session: CherryPy's dict API over a JSON object, with change tracking so a
+//! request that changes nothing writes nothing, and a [`CommitPlan`] that says exactly which
+//! storage changes and which cookie the request ends with.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use super::record::{check_size, expiry, Change, Record};
+use super::signing::Verified;
+use super::{Config, Error, SessionId, Signer};
+
+/// One storage change on one session id.
+pub type StoreOp = (SessionId, Change);
+
+/// What the response does with the session cookie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CookieAction {
+    /// Leave the client's cookie as it is.
+    Keep,
+    /// Set the cookie to this signed value with this Max-Age.
+    Set {
+        /// Signed cookie value.
+        value: String,
+        /// Remaining lifetime.
+        max_age: Duration,
+    },
+    /// Expire the cookie.
+    Remove,
+}
+
+/// Everything a request's end must do, computed without I/O.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommitPlan {
+    /// Storage changes, in order (a regenerate creates the new id before deleting the old).
+    pub ops: Vec<StoreOp>,
+    /// The cookie outcome.
+    pub cookie: CookieAction,
+}
+
+/// How the session ended, if it did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    Live,
+    Destroyed,
+}
+
+/// A loaded session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    id: SessionId,
+    original_id: Option<SessionId>,
+    data: Map<String, Value>,
+    dirty: BTreeSet<String>,
+    record: Option<Record>,
+    missing: bool,
+    regenerated: bool,
+    resign: bool,
+    ending: Ending,
+}
+
+impl Session {
+    /// Opens the session for a request. `presented` is the verified cookie (if any) and
+    /// `stored` what the backend holds for it. An unknown, expired or absent session gets a
+    /// brand-new id (fixation rejection); the presented id is kept only as `original_id`.
+    pub fn open(presented: Option<Verified>, stored: Option<Record>, now: u64) -> Result<Self, Error> {
+        match (presented, stored) {
+            (Some(v), Some(rec)) if !rec.is_expired(now) => Ok(Session {
+                id: v.id,
+                original_id: None,
+                data: rec.data.clone(),
+                dirty: BTreeSet::new(),
+                record: Some(rec),
+                missing: false,
+                regenerated: false,
+                resign: v.needs_resign,
+                ending: Ending::Live,
+            }),
+            (presented, _) => {
+                let mut s = Session::fresh()?;
+                s.missing = presented.is_some();
+                s.original_id = presented.map(|v| v.id);
+                Ok(s)
+            }
+        }
+    }
+
+    /// A new, empty session with a fresh id. Costs no storage until data is set.
+    pub fn fresh() -> Result<Self, Error> {
+        Ok(Session {
+            id: SessionId::generate()?,
+            original_id: None,
+            data: Map::new(),
+            dirty: BTreeSet::new(),
+            record: None,
+            missing: false,
+            regenerated: false,
+            resign: false,
+            ending: Ending::Live,
+        })
+    }
+
+    /// The current id (after regenerate, the new one).
+    pub fn id(&self) -> &SessionId {
+        &self.id
+    }
+    /// The id the client presented when it was rejected, or the id before regenerate.
+    pub fn original_id(&self) -> Option<&SessionId> {
+        self.original_id.as_ref()
+    }
+    /// True when the client presented an id that was unknown or expired.
+    pub fn missing(&self) -> bool {
+        self.missing
+    }
+    /// True when this request started the session (nothing stored before it).
+    pub fn is_new(&self) -> bool {
+        self.record.is_none()
+    }
+    /// True after [`Session::regenerate`].
+    pub fn regenerated(&self) -> bool {
+        self.regenerated
+    }
+    /// True after [`Session::destroy`] or [`Session::expire`].
+    pub fn is_destroyed(&self) -> bool {
+        self.ending == Ending::Destroyed
+    }
+    /// True when data changed in this request.
+    pub fn is_modified(&self) -> bool {
+        !self.dirty.is_empty()
+    }
+    /// The data as a JSON object.
+    pub fn data(&self) -> &Map<String, Value> {
+        &self.data
+    }
+    /// The stored record this session was loaded from.
+    pub fn record(&self) -> Option<&Record> {
+        self.record.as_ref()
+    }
+
+    // ---- the dict API ----
+
+    /// `session[key]`.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.data.get(key)
+    }
+    /// `session[key] = value`.
+    pub fn set(&mut self, key: impl Into<String>, value: Value) {
+        let key = key.into();
+        if self.data.get(&key) != Some(&value) {
+            self.dirty.insert(key.clone());
+            self.data.insert(key, value);
+        }
+    }
+    /// `del session[key]`; true if the key was there.
+    pub fn delete(&mut self, key: &str) -> bool {
+        self.pop(key).is_some()
+    }
+    /// `session.pop(key)`.
+    pub fn pop(&mut self, key: &str) -> Option<Value> {
+        let v = self.data.remove(key);
+        if v.is_some() {
+            self.dirty.insert(key.to_owned());
+        }
+        v
+    }
+    /// `key in session`.
+    pub fn contains(&self, key: &str) -> bool {
+        self.data.contains_key(key)
+    }
+    /// `session.keys()`.
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.data.keys()
+    }
+    /// `session.values()`.
+    pub fn values(&self) -> impl Iterator<Item = &Value> {
+        self.data.values()
+    }
+    /// `session.items()`.
+    pub fn items(&self) -> impl Iterator<Item = (&String, &Value)> {
+        self.data.iter()
+    }
+    /// `len(session)`.
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+    /// `not session`.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+    /// `session.clear()`.
+    pub fn clear(&mut self) {
+        let keys: Vec<String> = self.data.keys().cloned().collect();
+        self.dirty.extend(keys);
+        self.data.clear();
+    }
+    /// `session.update(other)`.
+    pub fn update(&mut self, other: Map<String, Value>) {
+        for (k, v) in other {
+            self.set(k, v);
+        }
+    }
+    /// `session.setdefault(key, default)`.
+    pub fn setdefault(&mut self, key: &str, default: Value) -> &Value {
+        if !self.data.contains_key(key) {
+            self.set(key, default);
+        }
+        &self.data[key]
+    }
+
+    /// Applies an RFC 7386 merge patch (it must be a JSON object) to the data; each touched
+    /// top-level key counts as changed.
+    pub fn apply_patch(&mut self, patch: &Value) -> Result<(), Error> {
+        let Value::Object(p) = patch else {
+            return Err(Error::BadPatch("a session patch must be a JSON object".into()));
+        };
+        for (k, v) in p {
+            let before = self.data.get(k).cloned();
+            let mut slot = before.clone().unwrap_or(Value::Null);
+            super::patch::merge_patch(&mut slot, v);
+            if v.is_null() {
+                self.data.remove(k);
+            } else {
+                self.data.insert(k.clone(), slot);
+            }
+            if self.data.get(k) != before.as_ref() {
+                self.dirty.insert(k.clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// New id, same data; the old id is deleted at commit, in the same plan that creates the
+    /// new one (call after login to defeat fixation).
+    pub fn regenerate(&mut self) -> Result<(), Error> {
+        let new_id = SessionId::generate()?;
+        let old = std::mem::replace(&mut self.id, new_id);
+        if self.original_id.is_none() && self.record.is_some() {
+            self.original_id = Some(old);
+        }
+        self.regenerated = true;
+        Ok(())
+    }
+
+    /// Ends the session: data deleted server-side and the cookie expired.
+    pub fn destroy(&mut self) {
+        self.clear();
+        self.ending = Ending::Destroyed;
+    }
+
+    /// CherryPy's `expire()`. It only expired the cookie there; here it also deletes the data,
+    /// because a still-valid server-side session behind a "logged out" cookie can be replayed.
+    pub fn expire(&mut self) {
+        self.destroy();
+    }
+
+    /// The top-level merge patch of this request's changes.
+    pub fn patch(&self) -> Map<String, Value> {
+        self.dirty
+            .iter()
+            .map(|k| (k.clone(), self.data.get(k).cloned().unwrap_or(Value::Null)))
+            .collect()
+    }
+
+    /// Decides the request's storage changes and cookie. Nothing is written for a new session
+    /// without data, nor for an unchanged one whose expiry refresh is not due yet.
+    pub fn plan(&self, cfg: &Config, signer: &Signer, now: u64) -> Result<CommitPlan, Error> {
+        let mut ops = Vec::new();
+        if self.ending == Ending::Destroyed {
+            if let Some(old) = self.record.as_ref().and(self.original_id.as_ref().or(Some(&self.id))) {
+                ops.push((old.clone(), Change::Delete));
+            }
+            return Ok(CommitPlan { ops, cookie: CookieAction::Remove });
+        }
+        if !self.data.is_empty() || self.record.is_some() {
+            check_size(cfg, &self.data)?;
+        }
+        let set = |expires: u64| CookieAction::Set {
+            value: signer.sign(&self.id),
+            max_age: Duration::from_millis(expires.saturating_sub(now)),
+        };
+        let cookie;
+        match &self.record {
+            None => {
+                let rec = Record::new(cfg, self.data.clone(), now);
+                cookie = set(rec.expires);
+                if !self.data.is_empty() {
+                    ops.push((self.id.clone(), Change::Create { record: rec }));
+                }
+            }
+            Some(rec) if self.regenerated => {
+                let mut moved = Record::new(cfg, self.data.clone(), now);
+                moved.created = rec.created;
+                moved.expires = expiry(cfg, moved.created, now);
+                cookie = set(moved.expires);
+                ops.push((self.id.clone(), Change::Create { record: moved }));
+                if let Some(old) = &self.original_id {
+                    ops.push((old.clone(), Change::Delete));
+                }
+            }
+            Some(rec) => {
+                let refresh_after = (cfg.timeout.as_millis() as f64 * cfg.refresh_share) as u64;
+                let refresh_due = now.saturating_sub(rec.accessed) >= refresh_after;
+                if self.is_modified() || refresh_due {
+                    ops.push((self.id.clone(), Change::Update { patch: self.patch(), accessed: now }));
+                    let expires = expiry(cfg, rec.created, now);
+                    cookie = if cfg.cookie.persistent || self.resign { set(expires) } else { CookieAction::Keep };
+                } else if self.resign {
+                    cookie = set(rec.expires);
+                } else {
+                    cookie = CookieAction::Keep;
+                }
+            }
+        }
+        Ok(CommitPlan { ops, cookie })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const K1: &str = "0123456789abcdef0123456789abcdef";
+    const K2: &str = "fedcba9876543210fedcba9876543210";
+
+    fn cfg() -> Config {
+        Config { timeout: Duration::from_secs(100), ..Config::default() }
+    }
+
+    fn stored(data: Value, now: u64) -> Record {
+        Record::new(&cfg(), data.as_object().unwrap().clone(), now)
+    }
+
+    fn existing(data: Value) -> Session {
+        let id = SessionId::generate().unwrap();
+        Session::open(Some(Verified { id, needs_resign: false }), Some(stored(data, 0)), 1).unwrap()
+    }
+
+    #[test]
+    fn dict_api() {
+        let mut s = Session::fresh().unwrap();
+        assert!(s.is_empty() && !s.is_modified());
+        s.set("a", json!(1));
+        s.set("b", json!("two"));
+        assert_eq!(s.get("a"), Some(&json!(1)));
+        assert!(s.contains("b") && !s.contains("c"));
+        assert_eq!(s.len(), 2);
+        assert_eq!(s.keys().cloned().collect::<Vec<_>>(), vec!["a", "b"]);
+        assert_eq!(s.values().cloned().collect::<Vec<_>>(), vec![json!(1), json!("two")]);
+        assert_eq!(s.items().count(), 2);
+        assert_eq!(s.setdefault("a", json!(9)), &json!(1));
+        assert_eq!(s.setdefault("c", json!(3)), &json!(3));
+        assert_eq!(s.pop("c"), Some(json!(3)));
+        assert_eq!(s.pop("c"), None);
+        assert!(s.delete("b") && !s.delete("b"));
+        s.update(json!({"x": 1, "y": 2}).as_object().unwrap().clone());
+        assert_eq!(s.len(), 3);
+        s.clear();
+        assert!(s.is_empty());
+    }
+
+    #[test]
+    fn setting_an_equal_value_is_not_a_change() {
+        let mut s = existing(json!({"a": 1}));
+        s.set("a", json!(1));
+        assert!(!s.is_modified());
+        s.set("a", json!(2));
+        assert_eq!(Value::Object(s.patch()), json!({"a": 2}));
+    }
+
+    #[test]
+    fn unknown_or_expired_ids_get_a_new_id() {
+        let id = SessionId::generate().unwrap();
+        let v = Verified { id: id.clone(), needs_resign: false };
+        let s = Session::open(Some(v.clone()), None, 0).unwrap();
+        assert_ne!(s.id(), &id);
+        assert!(s.missing() && s.is_new());
+        assert_eq!(s.original_id(), Some(&id));
+        let old = stored(json!({"a":1}), 0);
+        let s = Session::open(Some(v), Some(old), 100_000).unwrap();
+        assert_ne!(s.id(), &id);
+        assert!(s.is_empty() && s.missing());
+        let s = Session::open(None, None, 0).unwrap();
+        assert!(!s.missing() && s.is_new());
+    }
+
+    #[test]
+    fn anonymous_session_without_data_writes_nothing_but_gets_a_cookie() {
+        let signer = Signer::new(&[K1]).unwrap();
+        let s = Session::fresh().unwrap();
+        let plan = s.plan(&cfg(), &signer, 0).unwrap();
+        assert!(plan.ops.is_empty());
+        assert!(matches!(plan.cookie, CookieAction::Set { .. }));
+    }
+
+    #[test]
+    fn new_session_with_data_is_created() {
+        let signer = Signer::new(&[K1]).unwrap();
+        let mut s = Session::fresh().unwrap();
+        s.set("n", json!(1));
+        let plan = s.plan(&cfg(), &signer, 0).unwrap();
+        assert!(matches!(&plan.ops[..], [(id, Change::Create { .. })] if id == s.id()));
+        let CookieAction::Set { value, max_age } = plan.cookie else { panic!() };
+        assert_eq!(signer.verify(&value).unwrap().id, *s.id());
+        assert_eq!(max_age, Duration::from_secs(100));
+    }
+
+    #[test]
+    fn unchanged_session_refreshes_only_when_due() {
+        let signer = Signer::new(&[K1]).unwrap();
+        let c = cfg(); // share 0.1 of 100 s = 10 s
+        let s = existing(json!({"a": 1}));
+        let early = s.plan(&c, &signer, 9_999).unwrap();
+        assert!(early.ops.is_empty());
+        assert_eq!(early.cookie, CookieAction::Keep);
+        let due = s.plan(&c, &signer, 10_000).unwrap();
+        assert!(matches!(&due.ops[..], [(_, Change::Update { patch, accessed: 10_000 })] if patch.is_empty()));
+        assert!(matches!(due.cookie, CookieAction::Set { .. }));
+    }
+
+    #[test]
+    fn changed_session_writes_only_its_changes() {
+        let signer = Signer::new(&[K1]).unwrap();
+        let mut s = existing(json!({"a": 1, "b": 2}));
+        s.set("a", json!(5));
+        s.delete("b");
+        let plan = s.plan(&cfg(), &signer, 50).unwrap();
+        let [(_, Change::Update { patch, .. })] = &plan.ops[..] else { panic!("{plan:?}") };
+        assert_eq!(Value::Object(patch.clone()), json!({"a": 5, "b": null}));
+    }
+
+    #[test]
+    fn regenerate_moves_data_and_kills_the_old_id() {
+        let signer = Signer::new(&[K1]).unwrap();
+        let mut s = existing(json!({"user": "ann"}));
+        let old = s.id().clone();
+        s.regenerate().unwrap();
+        assert_ne!(s.id(), &old);
+        assert_eq!(s.get("user"), Some(&json!("ann")));
+        let plan = s.plan(&cfg(), &signer, 5).unwrap();
+        match &plan.ops[..] {
+            [(new, Change::Create { record }), (gone, Change::Delete)] => {
+                assert_eq!(new, s.id());
+                assert_eq!(gone, &old);
+                assert_eq!(record.data.get("user"), Some(&json!("ann")));
+                assert_eq!(record.created, 0, "absolute lifetime keeps counting");
+            }
+            other => panic!("{other:?}"),
+        }
+        let CookieAction::Set { value, .. } = plan.cookie else { panic!() };
+        assert_eq!(signer.verify(&value).unwrap().id, *s.id());
+    }
+
+    #[test]
+    fn destroy_deletes_and_removes_the_cookie() {
+        let signer = Signer::new(&[K1]).unwrap();
+        let mut s = existing(json!({"a": 1}));
+        let id = s.id().clone();
+        s.destroy();
+        let plan = s.plan(&cfg(), &signer, 5).unwrap();
+        assert_eq!(plan.ops, vec![(id, Change::Delete)]);
+        assert_eq!(plan.cookie, CookieAction::Remove);
+        let mut fresh = Session::fresh().unwrap();
+        fresh.expire();
+        let plan = fresh.plan(&cfg(), &signer, 5).unwrap();
+        assert!(plan.ops.is_empty());
+        assert_eq!(plan.cookie, CookieAction::Remove);
+    }
+
+    #[test]
+    fn a_cookie_signed_with_an_old_key_is_resigned() {
+        let old = Signer::new(&[K2]).unwrap();
+        let now = Signer::new(&[K1, K2]).unwrap();
+        let id = SessionId::generate().unwrap();
+        let v = now.verify(&old.sign(&id)).unwrap();
+        let s = Session::open(Some(v), Some(stored(json!({"a":1}), 0)), 1).unwrap();
+        let plan = s.plan(&cfg(), &now, 2).unwrap();
+        assert!(plan.ops.is_empty());
+        let CookieAction::Set { value, .. } = plan.cookie else { panic!("{plan:?}") };
+        assert_eq!(value, now.sign(&id));
+    }
+
+    #[test]
+    fn patches_apply_and_non_objects_are_refused() {
+        let mut s = existing(json!({"a": {"x": 1}, "b": 2}));
+        s.apply_patch(&json!({"a": {"y": 2}, "b": null, "c": 3})).unwrap();
+        assert_eq!(Value::Object(s.data().clone()), json!({"a": {"x": 1, "y": 2}, "c": 3}));
+        assert_eq!(Value::Object(s.patch()), json!({"a": {"x": 1, "y": 2}, "b": null, "c": 3}));
+        assert!(s.apply_patch(&json!([1])).is_err());
+        assert!(s.apply_patch(&json!("x")).is_err());
+    }
+
+    #[test]
+    fn oversized_data_is_a_clear_error() {
+        let signer = Signer::new(&[K1]).unwrap();
+        let c = Config { max_data_bytes: 32, ..cfg() };
+        let mut s = existing(json!({}));
+        s.set("big", json!("x".repeat(64)));
+        assert!(matches!(s.plan(&c, &signer, 1), Err(Error::TooLarge { .. })));
+    }
+}

@@ -1,0 +1,108 @@
+//! The backend contract and the request lifecycle every adapter shares.
+//!
+//! A [`Backend`] is the session's serialization point: it loads a record (optionally after
+//! taking the lock), applies [`Change`]s with the fencing check, and releases the lock.
+//! [`open`] and [`commit`] are the one lifecycle the proxy, the JS bindings and the Rust
+//! library all run, so all three get the same fixation rejection, change tracking and lock
+//! discipline.
+
+use super::record::{Change, Record};
+use super::session::{CookieAction, Session};
+use super::signing::Verified;
+use super::{Config, Error, Lease, SessionId, Signer};
+
+/// What [`Backend::begin`] returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Begun {
+    /// The lease, when a lock was requested.
+    pub lease: Option<Lease>,
+    /// The live record, if any.
+    pub record: Option<Record>,
+}
+
+/// A session store with a per-id lock (CherryPy's storage classes plus its lock methods).
+#[allow(async_fn_in_trait)] // single-threaded wasm: no Send bound wanted
+pub trait Backend {
+    /// Takes the lock on `id` when `lock` is true (waiting FIFO, up to the configured wait),
+    /// then loads the record. One call, so a lock-and-load costs one round trip.
+    async fn begin(&self, id: &SessionId, lock: bool) -> Result<Begun, Error>;
+    /// Applies a change to `id`. With a lease, refuses unless it is the current one
+    /// ([`Error::LeaseLost`]); with `release`, releases the lease afterwards, even on error.
+    async fn apply(&self, id: &SessionId, change: &Change, lease: Option<&Lease>, release: bool) -> Result<(), Error>;
+    /// Releases a lease (a stale one is ignored).
+    async fn release(&self, id: &SessionId, lease: &Lease) -> Result<(), Error>;
+}
+
+/// A session opened for one request, with the lock it holds.
+#[derive(Debug)]
+pub struct Opened {
+    /// The session.
+    pub session: Session,
+    /// The id whose lock is held, and the lease.
+    pub held: Option<(SessionId, Lease)>,
+}
+
+/// Opens the session for a request. A request with no valid cookie costs no storage call at
+/// all (no lookups for forged ids, no writes for anonymous visitors). When the presented id
+/// turns out to be unknown, its lock is released at once: the request now works on a fresh id.
+pub async fn open<B: Backend>(backend: &B, presented: Option<Verified>, lock: bool, now: u64) -> Result<Opened, Error> {
+    let Some(v) = presented else {
+        return Ok(Opened { session: Session::fresh()?, held: None });
+    };
+    let begun = backend.begin(&v.id, lock).await?;
+    let id = v.id.clone();
+    let session = match Session::open(Some(v), begun.record, now) {
+        Ok(s) => s,
+        Err(e) => {
+            if let Some(l) = &begun.lease {
+                let _ = backend.release(&id, l).await;
+            }
+            return Err(e);
+        }
+    };
+    let held = match begun.lease {
+        Some(l) if session.is_new() => {
+            backend.release(&id, &l).await?;
+            None
+        }
+        Some(l) => Some((id, l)),
+        None => None,
+    };
+    Ok(Opened { session, held })
+}
+
+/// Ends a request: plans, applies the changes in order, and releases the lock on every path.
+/// Returns the cookie action for the response. On error nothing more is written and the lock
+/// is still released.
+pub async fn commit<B: Backend>(backend: &B, opened: Opened, cfg: &Config, signer: &Signer, now: u64) -> Result<CookieAction, Error> {
+    let Opened { session, held } = opened;
+    let plan = match session.plan(cfg, signer, now) {
+        Ok(p) => p,
+        Err(e) => {
+            abandon(backend, held).await;
+            return Err(e);
+        }
+    };
+    let mut released = false;
+    let mut result = Ok(());
+    for (id, change) in &plan.ops {
+        let on_held = held.as_ref().filter(|(hid, _)| hid == id).map(|(_, l)| l);
+        let r = backend.apply(id, change, on_held, on_held.is_some()).await;
+        released |= on_held.is_some();
+        if r.is_err() {
+            result = r;
+            break;
+        }
+    }
+    if !released {
+        abandon(backend, held).await;
+    }
+    result.map(|()| plan.cookie)
+}
+
+/// Releases a held lock without saving (origin failure, bad patch, handler error).
+pub async fn abandon<B: Backend>(backend: &B, held: Option<(SessionId, Lease)>) {
+    if let Some((id, lease)) = held {
+        let _ = backend.release(&id, &lease).await;
+    }
+}
