@@ -169,7 +169,9 @@ fn parse_bool(name: &str, v: &str) -> Result<bool, Error> {
     match v.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" => Ok(false),
-        _ => Err(Error::Config(format!("{name} must be true or false, got {v:?}"))),
+        _ => Err(Error::Config(format!(
+            "{name} must be true or false, got {v:?}"
+        ))),
     }
 }
 
@@ -297,7 +299,9 @@ impl Config {
         }
         let attr_ok = |s: &str| !s.bytes().any(|b| b.is_ascii_control() || b == b';');
         if !ck.path.starts_with('/') || !attr_ok(&ck.path) {
-            return err("SESSION_COOKIE_PATH must start with / and contain no ; or control characters");
+            return err(
+                "SESSION_COOKIE_PATH must start with / and contain no ; or control characters",
+            );
         }
         if let Some(d) = &ck.domain {
             if d.is_empty() || !attr_ok(d) || d.contains(' ') {
@@ -340,7 +344,9 @@ impl Config {
         }
         let h = &self.headers.prefix;
         if h.is_empty() || !h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-            return err("SESSION_HEADER_PREFIX must be letters, digits and dashes, like X-Session-");
+            return err(
+                "SESSION_HEADER_PREFIX must be letters, digits and dashes, like X-Session-",
+            );
         }
         Ok(())
     }
@@ -348,7 +354,10 @@ impl Config {
     /// Whether requests to `path` take the lock under this config.
     pub fn locks_path(&self, path: &str) -> bool {
         matches!(self.locking, LockingMode::Implicit | LockingMode::Early)
-            && !self.unlocked_paths.iter().any(|p| path.starts_with(p.as_str()))
+            && !self
+                .unlocked_paths
+                .iter()
+                .any(|p| path.starts_with(p.as_str()))
     }
 }
 
@@ -358,8 +367,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn from(pairs: &[(&str, &str)]) -> Result<Config, Error> {
-        let m: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_vars(|k| m.get(k).cloned())
     }
 
@@ -402,15 +413,27 @@ mod tests {
     #[test]
     fn bad_values_name_the_var() {
         let cases = [
-            (("SESSION_TIMEOUT", "abc"), "SESSION_TIMEOUT must be a duration like 60m or 90s, got \"abc\""),
+            (
+                ("SESSION_TIMEOUT", "abc"),
+                "SESSION_TIMEOUT must be a duration like 60m or 90s, got \"abc\"",
+            ),
             (("SESSION_LOCKING", "sometimes"), "SESSION_LOCKING must be"),
-            (("SESSION_COOKIE_SECURE", "maybe"), "SESSION_COOKIE_SECURE must be true or false"),
-            (("SESSION_COOKIE_SAMESITE", "loose"), "SESSION_COOKIE_SAMESITE"),
+            (
+                ("SESSION_COOKIE_SECURE", "maybe"),
+                "SESSION_COOKIE_SECURE must be true or false",
+            ),
+            (
+                ("SESSION_COOKIE_SAMESITE", "loose"),
+                "SESSION_COOKIE_SAMESITE",
+            ),
             (("SESSION_REFRESH_SHARE", "2"), "SESSION_REFRESH_SHARE"),
             (("SESSION_TIMEOUT", "401d"), "400d"),
             (("SESSION_COOKIE_NAME", "a b"), "SESSION_COOKIE_NAME"),
             (("SESSION_COOKIE_NAME", "a;b"), "SESSION_COOKIE_NAME"),
-            (("SESSION_COOKIE_PATH", "/a;Domain=evil"), "SESSION_COOKIE_PATH"),
+            (
+                ("SESSION_COOKIE_PATH", "/a;Domain=evil"),
+                "SESSION_COOKIE_PATH",
+            ),
             (("SESSION_MAX_BYTES", "-1"), "SESSION_MAX_BYTES"),
         ];
         for ((k, v), want) in cases {
@@ -425,11 +448,33 @@ mod tests {
         assert!(from(&[("SESSION_COOKIE_PATH", "/app")]).is_err());
         assert!(from(&[("SESSION_COOKIE_SECURE", "false")]).is_err());
         assert!(from(&[("SESSION_COOKIE_NAME", "__HOST-id")]).is_err());
-        assert!(from(&[("SESSION_COOKIE_NAME", "__Secure-id"), ("SESSION_COOKIE_SECURE", "false")]).is_err());
-        assert!(from(&[("SESSION_COOKIE_NAME", "__Secure-id"), ("SESSION_COOKIE_DOMAIN", "example.com")]).is_ok());
-        assert!(from(&[("SESSION_COOKIE_NAME", "sid"), ("SESSION_COOKIE_SECURE", "false")]).is_ok());
-        assert!(from(&[("SESSION_COOKIE_NAME", "sid"), ("SESSION_COOKIE_SECURE", "false"), ("SESSION_COOKIE_SAMESITE", "none")]).is_err());
-        assert!(from(&[("SESSION_COOKIE_NAME", "sid"), ("SESSION_COOKIE_SECURE", "false"), ("SESSION_COOKIE_PARTITIONED", "true")]).is_err());
+        assert!(from(&[
+            ("SESSION_COOKIE_NAME", "__Secure-id"),
+            ("SESSION_COOKIE_SECURE", "false")
+        ])
+        .is_err());
+        assert!(from(&[
+            ("SESSION_COOKIE_NAME", "__Secure-id"),
+            ("SESSION_COOKIE_DOMAIN", "example.com")
+        ])
+        .is_ok());
+        assert!(from(&[
+            ("SESSION_COOKIE_NAME", "sid"),
+            ("SESSION_COOKIE_SECURE", "false")
+        ])
+        .is_ok());
+        assert!(from(&[
+            ("SESSION_COOKIE_NAME", "sid"),
+            ("SESSION_COOKIE_SECURE", "false"),
+            ("SESSION_COOKIE_SAMESITE", "none")
+        ])
+        .is_err());
+        assert!(from(&[
+            ("SESSION_COOKIE_NAME", "sid"),
+            ("SESSION_COOKIE_SECURE", "false"),
+            ("SESSION_COOKIE_PARTITIONED", "true")
+        ])
+        .is_err());
     }
 
     #[test]

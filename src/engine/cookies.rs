@@ -75,7 +75,9 @@ pub fn cookie_path<'a>(cfg: &'a CookieConfig, header_value: Option<&'a str>) -> 
         Some(p)
             if cfg.path_header.is_some()
                 && p.starts_with('/')
-                && !p.bytes().any(|b| b.is_ascii_control() || b == b';' || b == b' ') =>
+                && !p
+                    .bytes()
+                    .any(|b| b.is_ascii_control() || b == b';' || b == b' ') =>
         {
             p
         }
@@ -115,6 +117,17 @@ pub fn removal_cookie(cfg: &CookieConfig, path: &str) -> String {
 pub fn sets_cookie_named(set_cookie: &str, name: &str) -> bool {
     let n = set_cookie.split_once('=').map_or(set_cookie, |(n, _)| n);
     n.trim().eq_ignore_ascii_case(name)
+}
+
+/// The Cookie header to forward upstream: every pair except `name`'s, so the origin never
+/// sees (or can log) the session cookie. Returns `None` when nothing is left.
+pub fn strip_cookie(header: &str, name: &str) -> Option<String> {
+    let kept: Vec<&str> = header
+        .split(';')
+        .map(str::trim)
+        .filter(|p| !p.is_empty() && p.split('=').next().map(str::trim) != Some(name))
+        .collect();
+    (!kept.is_empty()).then(|| kept.join("; "))
 }
 
 #[cfg(test)]
@@ -158,7 +171,12 @@ mod tests {
         assert!(big.len() > 16 * 1024);
         assert_eq!(select([big.as_str()], "__Host-session", &s).unwrap().id, id);
         let h2 = format!("__Host-session={v}");
-        assert_eq!(select(["a=b", h2.as_str()], "__Host-session", &s).unwrap().id, id);
+        assert_eq!(
+            select(["a=b", h2.as_str()], "__Host-session", &s)
+                .unwrap()
+                .id,
+            id
+        );
     }
 
     #[test]
@@ -185,7 +203,13 @@ mod tests {
         let cfg = CookieConfig::default();
         let c = session_cookie(&cfg, "abc.def".into(), Duration::from_secs(3600), "/");
         assert!(c.starts_with("__Host-session=abc.def"));
-        for attr in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/", "Max-Age=3600"] {
+        for attr in [
+            "HttpOnly",
+            "Secure",
+            "SameSite=Lax",
+            "Path=/",
+            "Max-Age=3600",
+        ] {
             assert!(c.contains(attr), "{c} lacks {attr}");
         }
         assert!(!c.contains("Domain"));
@@ -195,7 +219,10 @@ mod tests {
 
     #[test]
     fn browser_session_cookie_has_no_max_age() {
-        let cfg = CookieConfig { persistent: false, ..Default::default() };
+        let cfg = CookieConfig {
+            persistent: false,
+            ..Default::default()
+        };
         let c = session_cookie(&cfg, "v".into(), Duration::from_secs(60), "/");
         assert!(!c.contains("Max-Age") && !c.contains("Expires"));
     }
@@ -214,7 +241,13 @@ mod tests {
             persistent: true,
         };
         let c = session_cookie(&cfg, "v".into(), Duration::from_secs(60), "/app");
-        for attr in ["Path=/app", "Domain=example.com", "SameSite=None", "Partitioned", "Secure"] {
+        for attr in [
+            "Path=/app",
+            "Domain=example.com",
+            "SameSite=None",
+            "Partitioned",
+            "Secure",
+        ] {
             assert!(c.contains(attr), "{c} lacks {attr}");
         }
         assert!(!c.contains("HttpOnly"));
@@ -231,7 +264,10 @@ mod tests {
 
     #[test]
     fn path_header_is_used_only_when_sane() {
-        let cfg = CookieConfig { path_header: Some("X-Script-Name".into()), ..Default::default() };
+        let cfg = CookieConfig {
+            path_header: Some("X-Script-Name".into()),
+            ..Default::default()
+        };
         assert_eq!(cookie_path(&cfg, Some("/app")), "/app");
         assert_eq!(cookie_path(&cfg, Some("/a;Domain=x")), "/");
         assert_eq!(cookie_path(&cfg, Some("app")), "/");
@@ -241,8 +277,24 @@ mod tests {
     }
 
     #[test]
+    fn session_cookie_is_stripped_before_forwarding() {
+        assert_eq!(
+            strip_cookie("a=1; __Host-session=x.y; b=2", "__Host-session").as_deref(),
+            Some("a=1; b=2")
+        );
+        assert_eq!(strip_cookie("__Host-session=x", "__Host-session"), None);
+        assert_eq!(
+            strip_cookie("__Host-session=x; __Host-session=y", "__Host-session"),
+            None
+        );
+    }
+
+    #[test]
     fn origin_set_cookie_name_match() {
-        assert!(sets_cookie_named("__Host-session=x; Path=/", "__Host-session"));
+        assert!(sets_cookie_named(
+            "__Host-session=x; Path=/",
+            "__Host-session"
+        ));
         assert!(sets_cookie_named("__HOST-SESSION=x", "__Host-session"));
         assert!(!sets_cookie_named("theme=dark", "__Host-session"));
     }

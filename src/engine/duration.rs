@@ -27,7 +27,9 @@ pub fn parse_duration(name: &str, text: &str) -> Result<Duration, Error> {
         "d" => 86_400_000,
         _ => return Err(bad()),
     };
-    n.checked_mul(ms_per).map(Duration::from_millis).ok_or_else(bad)
+    n.checked_mul(ms_per)
+        .map(Duration::from_millis)
+        .ok_or_else(bad)
 }
 
 #[cfg(test)]
@@ -53,7 +55,15 @@ mod tests {
             e.to_string(),
             r#"SESSION_TIMEOUT must be a duration like 60m or 90s, got "abc""#
         );
-        for bad in ["", "m", "-5m", "5 minutes", "1.5h", "99999999999999999999d", "5x"] {
+        for bad in [
+            "",
+            "m",
+            "-5m",
+            "5 minutes",
+            "1.5h",
+            "99999999999999999999d",
+            "5x",
+        ] {
             assert!(parse_duration("T", bad).is_err(), "{bad}");
         }
     }

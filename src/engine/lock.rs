@@ -51,14 +51,22 @@ impl FifoLock {
     /// time in microseconds), so tokens keep increasing across restarts.
     pub fn new(token_floor: u64, lease_ms: u64) -> Self {
         FifoLock {
-            state: RefCell::new(State { last_token: token_floor, holder: None, waiters: VecDeque::new(), next_ticket: 0 }),
+            state: RefCell::new(State {
+                last_token: token_floor,
+                holder: None,
+                waiters: VecDeque::new(),
+                next_ticket: 0,
+            }),
             lease_ms,
         }
     }
 
     fn grant(&self, st: &mut State, now: u64) -> Lease {
         st.last_token += 1;
-        let lease = Lease { token: st.last_token, expires: now + self.lease_ms };
+        let lease = Lease {
+            token: st.last_token,
+            expires: now + self.lease_ms,
+        };
         st.holder = Some(lease);
         lease
     }
@@ -154,7 +162,9 @@ impl FifoLock {
             let timer = std::pin::pin!(sleep(until - t));
             match select(&mut rx, timer).await {
                 Either::Left((Ok(lease), _)) => return Ok(lease),
-                Either::Left((Err(_), _)) => return Err(Error::Backend("lock waiter dropped".into())),
+                Either::Left((Err(_), _)) => {
+                    return Err(Error::Backend("lock waiter dropped".into()))
+                }
                 Either::Right(((), _)) => {
                     self.expire(now());
                 }
@@ -163,8 +173,16 @@ impl FifoLock {
     }
 
     /// Leaves the queue after a timeout; a lease granted in the same instant is passed on.
-    fn give_up(&self, ticket: u64, mut rx: oneshot::Receiver<Lease>, now: u64) -> Result<Lease, Error> {
-        self.state.borrow_mut().waiters.retain(|w| w.ticket != ticket);
+    fn give_up(
+        &self,
+        ticket: u64,
+        mut rx: oneshot::Receiver<Lease>,
+        now: u64,
+    ) -> Result<Lease, Error> {
+        self.state
+            .borrow_mut()
+            .waiters
+            .retain(|w| w.ticket != ticket);
         if let Ok(Some(lease)) = rx.try_recv() {
             self.release(lease.token, now);
         }
@@ -212,7 +230,10 @@ mod tests {
         });
         local.await;
         let got = order.borrow().clone();
-        assert_eq!(got.iter().map(|x| x.0).collect::<Vec<_>>(), vec![0, 1, 2, 3, 4]);
+        assert_eq!(
+            got.iter().map(|x| x.0).collect::<Vec<_>>(),
+            vec![0, 1, 2, 3, 4]
+        );
         assert!(got.windows(2).all(|w| w[0].1 < w[1].1));
         assert!(got[0].1 > first.token);
     }
@@ -238,10 +259,17 @@ mod tests {
         let dead = lock.acquire(&now, 0, nap).await.unwrap();
         let t = Instant::now();
         let next = lock.acquire(&now, 5_000, nap).await.unwrap();
-        assert_eq!(t.elapsed().as_millis(), 1_000, "woken at lease expiry, not by polling");
+        assert_eq!(
+            t.elapsed().as_millis(),
+            1_000,
+            "woken at lease expiry, not by polling"
+        );
         assert!(next.token > dead.token);
         // fencing: the dead holder can neither write nor release the new lease
-        assert!(matches!(lock.check(dead.token, now()), Err(Error::LeaseLost)));
+        assert!(matches!(
+            lock.check(dead.token, now()),
+            Err(Error::LeaseLost)
+        ));
         assert!(!lock.release(dead.token, now()));
         assert!(lock.check(next.token, now()).is_ok());
     }

@@ -28,7 +28,11 @@ pub struct MemoryBackend {
 
 impl MemoryBackend {
     /// A backend using `clock` (Unix ms) and `sleeper` (a timer).
-    pub fn new(cfg: Config, clock: Rc<dyn Fn() -> u64>, sleeper: Rc<dyn Fn(u64) -> SleepFuture>) -> Self {
+    pub fn new(
+        cfg: Config,
+        clock: Rc<dyn Fn() -> u64>,
+        sleeper: Rc<dyn Fn(u64) -> SleepFuture>,
+    ) -> Self {
         MemoryBackend {
             cfg,
             records: RefCell::default(),
@@ -76,16 +80,34 @@ impl Backend for MemoryBackend {
         let lease = if lock {
             let l = self.lock_for(id);
             let sleeper = self.sleeper.clone();
-            Some(l.acquire(|| (self.clock)(), self.cfg.lock_wait.as_millis() as u64, move |ms| sleeper(ms)).await?)
+            Some(
+                l.acquire(
+                    || (self.clock)(),
+                    self.cfg.lock_wait.as_millis() as u64,
+                    move |ms| sleeper(ms),
+                )
+                .await?,
+            )
         } else {
             None
         };
         let now = (self.clock)();
-        let record = self.records.borrow().get(id).filter(|r| !r.is_expired(now)).cloned();
+        let record = self
+            .records
+            .borrow()
+            .get(id)
+            .filter(|r| !r.is_expired(now))
+            .cloned();
         Ok(Begun { lease, record })
     }
 
-    async fn apply(&self, id: &SessionId, change: &Change, lease: Option<&Lease>, release: bool) -> Result<(), Error> {
+    async fn apply(
+        &self,
+        id: &SessionId,
+        change: &Change,
+        lease: Option<&Lease>,
+        release: bool,
+    ) -> Result<(), Error> {
         let now = (self.clock)();
         let result = (|| {
             self.fault()?;

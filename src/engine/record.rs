@@ -48,7 +48,14 @@ pub fn expiry(cfg: &Config, created: u64, accessed: u64) -> u64 {
 impl Record {
     /// A new record holding `data`, created now.
     pub fn new(cfg: &Config, data: Map<String, Value>, now: u64) -> Self {
-        Record { v: FORMAT, data, created: now, accessed: now, expires: expiry(cfg, now, now), version: 1 }
+        Record {
+            v: FORMAT,
+            data,
+            created: now,
+            accessed: now,
+            expires: expiry(cfg, now, now),
+            version: 1,
+        }
     }
 
     /// Whether the session is dead at `now`.
@@ -58,13 +65,17 @@ impl Record {
 
     /// The metadata mirrored next to the value.
     pub fn meta(&self) -> Meta {
-        Meta { exp: self.expires, ver: self.version }
+        Meta {
+            exp: self.expires,
+            ver: self.version,
+        }
     }
 
     /// Parses a stored record; corrupt or other-format records are an `Err` with a reason
     /// for the log, and callers treat them as absent rather than failing the request.
     pub fn decode(text: &str) -> Result<Self, String> {
-        let r: Record = serde_json::from_str(text).map_err(|e| format!("undecodable record: {e}"))?;
+        let r: Record =
+            serde_json::from_str(text).map_err(|e| format!("undecodable record: {e}"))?;
         if r.v != FORMAT {
             return Err(format!("record format {} is not {FORMAT}", r.v));
         }
@@ -110,7 +121,12 @@ pub enum Applied {
 /// The one rule set for changing a stored session, shared by every backend. `current` is the
 /// live record (expired records count as absent). Checks the size budget so an oversized
 /// change is refused whole and nothing is lost.
-pub fn apply_op(cfg: &Config, current: Option<&Record>, change: &Change, now: u64) -> Result<Applied, Error> {
+pub fn apply_op(
+    cfg: &Config,
+    current: Option<&Record>,
+    change: &Change,
+    now: u64,
+) -> Result<Applied, Error> {
     let live = current.filter(|r| !r.is_expired(now));
     let stored = match change {
         Change::Delete => return Ok(Applied::Deleted),
@@ -121,7 +137,9 @@ pub fn apply_op(cfg: &Config, current: Option<&Record>, change: &Change, now: u6
             record.clone()
         }
         Change::Update { patch, accessed } => {
-            let Some(cur) = live else { return Err(Error::Gone) };
+            let Some(cur) = live else {
+                return Err(Error::Gone);
+            };
             let mut next = cur.clone();
             merge_into_map(&mut next.data, patch);
             next.accessed = (*accessed).max(cur.accessed);
@@ -136,9 +154,14 @@ pub fn apply_op(cfg: &Config, current: Option<&Record>, change: &Change, now: u6
 
 /// Refuses data whose JSON encoding exceeds the configured budget.
 pub fn check_size(cfg: &Config, data: &Map<String, Value>) -> Result<usize, Error> {
-    let size = serde_json::to_vec(data).map(|v| v.len()).unwrap_or(usize::MAX);
+    let size = serde_json::to_vec(data)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX);
     if size > cfg.max_data_bytes {
-        return Err(Error::TooLarge { size, limit: cfg.max_data_bytes });
+        return Err(Error::TooLarge {
+            size,
+            limit: cfg.max_data_bytes,
+        });
     }
     Ok(size)
 }
@@ -150,7 +173,11 @@ mod tests {
     use std::time::Duration;
 
     fn cfg() -> Config {
-        Config { timeout: Duration::from_secs(10), absolute_timeout: Some(Duration::from_secs(25)), ..Config::default() }
+        Config {
+            timeout: Duration::from_secs(10),
+            absolute_timeout: Some(Duration::from_secs(25)),
+            ..Config::default()
+        }
     }
 
     fn map(v: Value) -> Map<String, Value> {
@@ -172,8 +199,13 @@ mod tests {
     fn update_merges_and_refreshes() {
         let c = cfg();
         let r = Record::new(&c, map(json!({"a":1,"b":2})), 0);
-        let op = Change::Update { patch: map(json!({"a":null,"c":3})), accessed: 5_000 };
-        let Applied::Stored(n) = apply_op(&c, Some(&r), &op, 5_000).unwrap() else { panic!() };
+        let op = Change::Update {
+            patch: map(json!({"a":null,"c":3})),
+            accessed: 5_000,
+        };
+        let Applied::Stored(n) = apply_op(&c, Some(&r), &op, 5_000).unwrap() else {
+            panic!()
+        };
         assert_eq!(Value::Object(n.data.clone()), json!({"b":2,"c":3}));
         assert_eq!((n.accessed, n.expires, n.version), (5_000, 15_000, 2));
     }
@@ -181,10 +213,16 @@ mod tests {
     #[test]
     fn update_of_gone_or_expired_session_is_refused() {
         let c = cfg();
-        let op = Change::Update { patch: Map::new(), accessed: 0 };
+        let op = Change::Update {
+            patch: Map::new(),
+            accessed: 0,
+        };
         assert!(matches!(apply_op(&c, None, &op, 0), Err(Error::Gone)));
         let r = Record::new(&c, Map::new(), 0);
-        assert!(matches!(apply_op(&c, Some(&r), &op, 10_000), Err(Error::Gone)));
+        assert!(matches!(
+            apply_op(&c, Some(&r), &op, 10_000),
+            Err(Error::Gone)
+        ));
     }
 
     #[test]
@@ -198,16 +236,28 @@ mod tests {
 
     #[test]
     fn oversized_change_is_refused_whole() {
-        let c = Config { max_data_bytes: 64, ..cfg() };
+        let c = Config {
+            max_data_bytes: 64,
+            ..cfg()
+        };
         let r = Record::new(&c, map(json!({"a":1})), 0);
-        let op = Change::Update { patch: map(json!({"big": "x".repeat(100)})), accessed: 1 };
-        assert!(matches!(apply_op(&c, Some(&r), &op, 1), Err(Error::TooLarge { .. })));
+        let op = Change::Update {
+            patch: map(json!({"big": "x".repeat(100)})),
+            accessed: 1,
+        };
+        assert!(matches!(
+            apply_op(&c, Some(&r), &op, 1),
+            Err(Error::TooLarge { .. })
+        ));
     }
 
     #[test]
     fn corrupt_and_old_records_decode_to_errors() {
         assert!(Record::decode("not json").is_err());
-        assert!(Record::decode(r#"{"v":0,"data":{},"created":0,"accessed":0,"expires":0,"version":1}"#).is_err());
+        assert!(Record::decode(
+            r#"{"v":0,"data":{},"created":0,"accessed":0,"expires":0,"version":1}"#
+        )
+        .is_err());
         let r = Record::new(&cfg(), map(json!({"k":"v"})), 7);
         assert_eq!(Record::decode(&r.encode()).unwrap(), r);
     }

@@ -64,7 +64,11 @@ impl Session {
     /// Opens the session for a request. `presented` is the verified cookie (if any) and
     /// `stored` what the backend holds for it. An unknown, expired or absent session gets a
     /// brand-new id (fixation rejection); the presented id is kept only as `original_id`.
-    pub fn open(presented: Option<Verified>, stored: Option<Record>, now: u64) -> Result<Self, Error> {
+    pub fn open(
+        presented: Option<Verified>,
+        stored: Option<Record>,
+        now: u64,
+    ) -> Result<Self, Error> {
         match (presented, stored) {
             (Some(v), Some(rec)) if !rec.is_expired(now) => Ok(Session {
                 id: v.id,
@@ -212,7 +216,9 @@ impl Session {
     /// top-level key counts as changed.
     pub fn apply_patch(&mut self, patch: &Value) -> Result<(), Error> {
         let Value::Object(p) = patch else {
-            return Err(Error::BadPatch("a session patch must be a JSON object".into()));
+            return Err(Error::BadPatch(
+                "a session patch must be a JSON object".into(),
+            ));
         };
         for (k, v) in p {
             let before = self.data.get(k).cloned();
@@ -267,10 +273,17 @@ impl Session {
     pub fn plan(&self, cfg: &Config, signer: &Signer, now: u64) -> Result<CommitPlan, Error> {
         let mut ops = Vec::new();
         if self.ending == Ending::Destroyed {
-            if let Some(old) = self.record.as_ref().and(self.original_id.as_ref().or(Some(&self.id))) {
+            if let Some(old) = self
+                .record
+                .as_ref()
+                .and(self.original_id.as_ref().or(Some(&self.id)))
+            {
                 ops.push((old.clone(), Change::Delete));
             }
-            return Ok(CommitPlan { ops, cookie: CookieAction::Remove });
+            return Ok(CommitPlan {
+                ops,
+                cookie: CookieAction::Remove,
+            });
         }
         if !self.data.is_empty() || self.record.is_some() {
             check_size(cfg, &self.data)?;
@@ -302,9 +315,19 @@ impl Session {
                 let refresh_after = (cfg.timeout.as_millis() as f64 * cfg.refresh_share) as u64;
                 let refresh_due = now.saturating_sub(rec.accessed) >= refresh_after;
                 if self.is_modified() || refresh_due {
-                    ops.push((self.id.clone(), Change::Update { patch: self.patch(), accessed: now }));
+                    ops.push((
+                        self.id.clone(),
+                        Change::Update {
+                            patch: self.patch(),
+                            accessed: now,
+                        },
+                    ));
                     let expires = expiry(cfg, rec.created, now);
-                    cookie = if cfg.cookie.persistent || self.resign { set(expires) } else { CookieAction::Keep };
+                    cookie = if cfg.cookie.persistent || self.resign {
+                        set(expires)
+                    } else {
+                        CookieAction::Keep
+                    };
                 } else if self.resign {
                     cookie = set(rec.expires);
                 } else {
@@ -325,7 +348,10 @@ mod tests {
     const K2: &str = "fedcba9876543210fedcba9876543210";
 
     fn cfg() -> Config {
-        Config { timeout: Duration::from_secs(100), ..Config::default() }
+        Config {
+            timeout: Duration::from_secs(100),
+            ..Config::default()
+        }
     }
 
     fn stored(data: Value, now: u64) -> Record {
@@ -334,7 +360,15 @@ mod tests {
 
     fn existing(data: Value) -> Session {
         let id = SessionId::generate().unwrap();
-        Session::open(Some(Verified { id, needs_resign: false }), Some(stored(data, 0)), 1).unwrap()
+        Session::open(
+            Some(Verified {
+                id,
+                needs_resign: false,
+            }),
+            Some(stored(data, 0)),
+            1,
+        )
+        .unwrap()
     }
 
     #[test]
@@ -347,7 +381,10 @@ mod tests {
         assert!(s.contains("b") && !s.contains("c"));
         assert_eq!(s.len(), 2);
         assert_eq!(s.keys().cloned().collect::<Vec<_>>(), vec!["a", "b"]);
-        assert_eq!(s.values().cloned().collect::<Vec<_>>(), vec![json!(1), json!("two")]);
+        assert_eq!(
+            s.values().cloned().collect::<Vec<_>>(),
+            vec![json!(1), json!("two")]
+        );
         assert_eq!(s.items().count(), 2);
         assert_eq!(s.setdefault("a", json!(9)), &json!(1));
         assert_eq!(s.setdefault("c", json!(3)), &json!(3));
@@ -372,7 +409,10 @@ mod tests {
     #[test]
     fn unknown_or_expired_ids_get_a_new_id() {
         let id = SessionId::generate().unwrap();
-        let v = Verified { id: id.clone(), needs_resign: false };
+        let v = Verified {
+            id: id.clone(),
+            needs_resign: false,
+        };
         let s = Session::open(Some(v.clone()), None, 0).unwrap();
         assert_ne!(s.id(), &id);
         assert!(s.missing() && s.is_new());
@@ -401,7 +441,9 @@ mod tests {
         s.set("n", json!(1));
         let plan = s.plan(&cfg(), &signer, 0).unwrap();
         assert!(matches!(&plan.ops[..], [(id, Change::Create { .. })] if id == s.id()));
-        let CookieAction::Set { value, max_age } = plan.cookie else { panic!() };
+        let CookieAction::Set { value, max_age } = plan.cookie else {
+            panic!()
+        };
         assert_eq!(signer.verify(&value).unwrap().id, *s.id());
         assert_eq!(max_age, Duration::from_secs(100));
     }
@@ -415,7 +457,9 @@ mod tests {
         assert!(early.ops.is_empty());
         assert_eq!(early.cookie, CookieAction::Keep);
         let due = s.plan(&c, &signer, 10_000).unwrap();
-        assert!(matches!(&due.ops[..], [(_, Change::Update { patch, accessed: 10_000 })] if patch.is_empty()));
+        assert!(
+            matches!(&due.ops[..], [(_, Change::Update { patch, accessed: 10_000 })] if patch.is_empty())
+        );
         assert!(matches!(due.cookie, CookieAction::Set { .. }));
     }
 
@@ -426,7 +470,9 @@ mod tests {
         s.set("a", json!(5));
         s.delete("b");
         let plan = s.plan(&cfg(), &signer, 50).unwrap();
-        let [(_, Change::Update { patch, .. })] = &plan.ops[..] else { panic!("{plan:?}") };
+        let [(_, Change::Update { patch, .. })] = &plan.ops[..] else {
+            panic!("{plan:?}")
+        };
         assert_eq!(Value::Object(patch.clone()), json!({"a": 5, "b": null}));
     }
 
@@ -448,7 +494,9 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        let CookieAction::Set { value, .. } = plan.cookie else { panic!() };
+        let CookieAction::Set { value, .. } = plan.cookie else {
+            panic!()
+        };
         assert_eq!(signer.verify(&value).unwrap().id, *s.id());
     }
 
@@ -477,16 +525,25 @@ mod tests {
         let s = Session::open(Some(v), Some(stored(json!({"a":1}), 0)), 1).unwrap();
         let plan = s.plan(&cfg(), &now, 2).unwrap();
         assert!(plan.ops.is_empty());
-        let CookieAction::Set { value, .. } = plan.cookie else { panic!("{plan:?}") };
+        let CookieAction::Set { value, .. } = plan.cookie else {
+            panic!("{plan:?}")
+        };
         assert_eq!(value, now.sign(&id));
     }
 
     #[test]
     fn patches_apply_and_non_objects_are_refused() {
         let mut s = existing(json!({"a": {"x": 1}, "b": 2}));
-        s.apply_patch(&json!({"a": {"y": 2}, "b": null, "c": 3})).unwrap();
-        assert_eq!(Value::Object(s.data().clone()), json!({"a": {"x": 1, "y": 2}, "c": 3}));
-        assert_eq!(Value::Object(s.patch()), json!({"a": {"x": 1, "y": 2}, "b": null, "c": 3}));
+        s.apply_patch(&json!({"a": {"y": 2}, "b": null, "c": 3}))
+            .unwrap();
+        assert_eq!(
+            Value::Object(s.data().clone()),
+            json!({"a": {"x": 1, "y": 2}, "c": 3})
+        );
+        assert_eq!(
+            Value::Object(s.patch()),
+            json!({"a": {"x": 1, "y": 2}, "b": null, "c": 3})
+        );
         assert!(s.apply_patch(&json!([1])).is_err());
         assert!(s.apply_patch(&json!("x")).is_err());
     }
@@ -494,9 +551,15 @@ mod tests {
     #[test]
     fn oversized_data_is_a_clear_error() {
         let signer = Signer::new(&[K1]).unwrap();
-        let c = Config { max_data_bytes: 32, ..cfg() };
+        let c = Config {
+            max_data_bytes: 32,
+            ..cfg()
+        };
         let mut s = existing(json!({}));
         s.set("big", json!("x".repeat(64)));
-        assert!(matches!(s.plan(&c, &signer, 1), Err(Error::TooLarge { .. })));
+        assert!(matches!(
+            s.plan(&c, &signer, 1),
+            Err(Error::TooLarge { .. })
+        ));
     }
 }

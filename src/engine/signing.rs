@@ -52,7 +52,8 @@ impl Signer {
                     s.len()
                 )));
             }
-            let mac = HmacSha256::new_from_slice(s).map_err(|_| Error::Config("bad secret".into()))?;
+            let mac =
+                HmacSha256::new_from_slice(s).map_err(|_| Error::Config("bad secret".into()))?;
             macs.push(mac);
         }
         Ok(Signer { macs })
@@ -60,7 +61,11 @@ impl Signer {
 
     /// Parses the `SESSION_SECRET` form: comma-separated, surrounding spaces trimmed.
     pub fn from_list(list: &str) -> Result<Self, Error> {
-        let secrets: Vec<&str> = list.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+        let secrets: Vec<&str> = list
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
         Self::new(&secrets)
     }
 
@@ -73,7 +78,9 @@ impl Signer {
 
     /// The cookie value for `id`, signed with the newest secret.
     pub fn sign(&self, id: &SessionId) -> String {
-        let tag = Self::tag(&self.macs[0], id.as_str()).finalize().into_bytes();
+        let tag = Self::tag(&self.macs[0], id.as_str())
+            .finalize()
+            .into_bytes();
         let mut out = String::with_capacity(id.as_str().len() + 1 + TAG_LEN);
         out.push_str(id.as_str());
         out.push('.');
@@ -98,7 +105,10 @@ impl Signer {
             Self::tag(mac, id.as_str())
                 .verify_slice(&tag[..32])
                 .ok()
-                .map(|()| Verified { id: id.clone(), needs_resign: i > 0 })
+                .map(|()| Verified {
+                    id: id.clone(),
+                    needs_resign: i > 0,
+                })
         })
     }
 }
@@ -116,7 +126,13 @@ mod tests {
         let s = Signer::new(&[A]).unwrap();
         let id = SessionId::generate().unwrap();
         let v = s.sign(&id);
-        assert_eq!(s.verify(&v), Some(Verified { id, needs_resign: false }));
+        assert_eq!(
+            s.verify(&v),
+            Some(Verified {
+                id,
+                needs_resign: false
+            })
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use super::signing::Verified;
 use super::{Config, Error, Lease, SessionId, Signer};
 
 /// What [`Backend::begin`] returns.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Begun {
     /// The lease, when a lock was requested.
     pub lease: Option<Lease>,
@@ -28,7 +28,13 @@ pub trait Backend {
     async fn begin(&self, id: &SessionId, lock: bool) -> Result<Begun, Error>;
     /// Applies a change to `id`. With a lease, refuses unless it is the current one
     /// ([`Error::LeaseLost`]); with `release`, releases the lease afterwards, even on error.
-    async fn apply(&self, id: &SessionId, change: &Change, lease: Option<&Lease>, release: bool) -> Result<(), Error>;
+    async fn apply(
+        &self,
+        id: &SessionId,
+        change: &Change,
+        lease: Option<&Lease>,
+        release: bool,
+    ) -> Result<(), Error>;
     /// Releases a lease (a stale one is ignored).
     async fn release(&self, id: &SessionId, lease: &Lease) -> Result<(), Error>;
 }
@@ -45,9 +51,17 @@ pub struct Opened {
 /// Opens the session for a request. A request with no valid cookie costs no storage call at
 /// all (no lookups for forged ids, no writes for anonymous visitors). When the presented id
 /// turns out to be unknown, its lock is released at once: the request now works on a fresh id.
-pub async fn open<B: Backend>(backend: &B, presented: Option<Verified>, lock: bool, now: u64) -> Result<Opened, Error> {
+pub async fn open<B: Backend>(
+    backend: &B,
+    presented: Option<Verified>,
+    lock: bool,
+    now: u64,
+) -> Result<Opened, Error> {
     let Some(v) = presented else {
-        return Ok(Opened { session: Session::fresh()?, held: None });
+        return Ok(Opened {
+            session: Session::fresh()?,
+            held: None,
+        });
     };
     let begun = backend.begin(&v.id, lock).await?;
     let id = v.id.clone();
@@ -74,7 +88,13 @@ pub async fn open<B: Backend>(backend: &B, presented: Option<Verified>, lock: bo
 /// Ends a request: plans, applies the changes in order, and releases the lock on every path.
 /// Returns the cookie action for the response. On error nothing more is written and the lock
 /// is still released.
-pub async fn commit<B: Backend>(backend: &B, opened: Opened, cfg: &Config, signer: &Signer, now: u64) -> Result<CookieAction, Error> {
+pub async fn commit<B: Backend>(
+    backend: &B,
+    opened: Opened,
+    cfg: &Config,
+    signer: &Signer,
+    now: u64,
+) -> Result<CookieAction, Error> {
     let Opened { session, held } = opened;
     let plan = match session.plan(cfg, signer, now) {
         Ok(p) => p,

@@ -57,7 +57,15 @@ pub struct Sweep {
 impl Sweep {
     /// Starts a run at `cursor` (from the previous run) with `budget` operations.
     pub fn new(budget: usize, now: u64, prefix: &str, cursor: Option<String>) -> Self {
-        Sweep { budget, used: 0, now, prefix: prefix.to_owned(), cursor, finished: false, stats: SweepStats::default() }
+        Sweep {
+            budget,
+            used: 0,
+            now,
+            prefix: prefix.to_owned(),
+            cursor,
+            finished: false,
+            stats: SweepStats::default(),
+        }
     }
 
     /// Spends `n` operations outside listing and deleting (e.g. reading and saving the cursor).
@@ -82,7 +90,10 @@ impl Sweep {
         self.stats.listed += page.keys.len();
         let mut expired = Vec::new();
         for k in &page.keys {
-            let id = k.name.strip_prefix(self.prefix.as_str()).and_then(SessionId::parse);
+            let id = k
+                .name
+                .strip_prefix(self.prefix.as_str())
+                .and_then(SessionId::parse);
             match (id, k.meta) {
                 (Some(id), Some(m)) if m.exp <= self.now => expired.push(id),
                 (Some(_), Some(_)) => {}
@@ -137,14 +148,34 @@ mod tests {
             .iter()
             .filter(|(k, _)| cursor.is_none_or(|c| k.as_str() > c))
             .take(limit)
-            .map(|(k, m)| ListedKey { name: k.clone(), meta: Some(*m) })
+            .map(|(k, m)| ListedKey {
+                name: k.clone(),
+                meta: Some(*m),
+            })
             .collect();
         let last = keys.last().map(|k| k.name.clone());
-        let complete = last.as_ref().is_none_or(|l| store.range::<String, _>((std::ops::Bound::Excluded(l.clone()), std::ops::Bound::Unbounded)).next().is_none());
-        Page { keys, cursor: last.or(cursor.map(str::to_owned)), complete }
+        let complete = last.as_ref().is_none_or(|l| {
+            store
+                .range::<String, _>((
+                    std::ops::Bound::Excluded(l.clone()),
+                    std::ops::Bound::Unbounded,
+                ))
+                .next()
+                .is_none()
+        });
+        Page {
+            keys,
+            cursor: last.or(cursor.map(str::to_owned)),
+            complete,
+        }
     }
 
-    fn run(store: &mut BTreeMap<String, Meta>, budget: usize, cursor: Option<String>, now: u64) -> (Option<String>, SweepStats) {
+    fn run(
+        store: &mut BTreeMap<String, Meta>,
+        budget: usize,
+        cursor: Option<String>,
+        now: u64,
+    ) -> (Option<String>, SweepStats) {
         let mut s = Sweep::new(budget, now, "session:", cursor);
         while let Some(c) = s.next_list() {
             let page = listing(store, c.as_deref(), 10);
@@ -213,7 +244,11 @@ mod tests {
     fn empty_pages_do_not_end_the_run() {
         let mut s = Sweep::new(100, 500, "session:", None);
         s.next_list().unwrap();
-        let ids = s.page(Page { keys: vec![], cursor: Some("c1".into()), complete: false });
+        let ids = s.page(Page {
+            keys: vec![],
+            cursor: Some("c1".into()),
+            complete: false,
+        });
         assert!(ids.is_empty());
         assert_eq!(s.next_list(), Some(Some("c1".into())));
     }
@@ -222,7 +257,11 @@ mod tests {
     fn a_failed_page_is_repeated() {
         let mut s = Sweep::new(100, 500, "session:", Some("p3".into()));
         let start = s.next_list().unwrap();
-        s.page(Page { keys: vec![], cursor: Some("p4".into()), complete: false });
+        s.page(Page {
+            keys: vec![],
+            cursor: Some("p4".into()),
+            complete: false,
+        });
         s.retry_page(start);
         assert_eq!(s.resume_cursor(), Some("p3"));
         assert_eq!(s.next_list(), None);

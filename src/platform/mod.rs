@@ -1,0 +1,30 @@
+//! Thin adapters from the engine to Cloudflare Workers. Session logic lives in
+//! [`crate::engine`]; these modules only move bytes between it and KV, the Durable Object,
+//! the origin and the cron trigger.
+
+pub mod do_backend;
+pub mod env_config;
+pub mod kv;
+#[allow(missing_docs)] // the durable_object macro generates undocumented glue
+pub mod lock_object;
+pub mod proxy;
+pub mod sweep_job;
+
+use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};
+
+pub use lock_object::SessionLock;
+
+/// Wall-clock time in Unix milliseconds.
+pub fn now_ms() -> u64 {
+    worker::Date::now().as_millis()
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    proxy::handle(req, env, ctx).await
+}
+
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    sweep_job::run(&env).await;
+}

@@ -1,0 +1,220 @@
+//! The proxy worker: sessions for any origin, handed over in request headers.
+//!
+//! Request: verify the cookie, open the session (taking the lock per `SESSION_LOCKING`), strip
+//! client-supplied session headers and the session cookie, forward to `ORIGIN` with
+//! `X-Session-Id`, `X-Session-Data` and `X-Session-New`. Response: take `X-Session-Update`
+//! (a base64url merge patch) and `X-Session-Action` from the origin, never pass them on, drop
+//! any origin Set-Cookie for the session cookie's name, commit, and stream the origin's body
+//! back with our Set-Cookie. The lock is released on every path.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use worker::{
+    Context, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect, Response,
+    ResponseBody,
+};
+
+use super::do_backend::DoBackend;
+use super::env_config::{self, Settings};
+use super::now_ms;
+use crate::engine::cookies;
+use crate::engine::session::CookieAction;
+use crate::engine::store::{self, Opened};
+use crate::engine::{Error, Session};
+
+/// Entry point for every request.
+pub async fn handle(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+    let settings = match env_config::settings(&env) {
+        Ok(s) => s,
+        Err(e) => return public_error(&e),
+    };
+    match proxy(req, env, &ctx, &settings).await {
+        Ok(r) => Ok(r),
+        Err(e) => public_error(&e),
+    }
+}
+
+/// An opaque error response: fixed status and body, details only in the log.
+fn public_error(e: &Error) -> worker::Result<Response> {
+    match e {
+        Error::Config(m) => worker::console_error!("session proxy misconfigured: {m}"),
+        Error::LockTimeout | Error::LeaseLost | Error::Gone => {
+            worker::console_warn!("session proxy: {e}")
+        }
+        _ => worker::console_error!("session proxy: {e}"),
+    }
+    let mut r = Response::error(e.public_message(), e.status())?;
+    r.headers_mut().set("cache-control", "no-store")?;
+    Ok(r)
+}
+
+fn js_err(e: worker::Error) -> Error {
+    Error::Backend(e.to_string())
+}
+
+async fn proxy(req: Request, env: Env, ctx: &Context, s: &Settings) -> Result<Response, Error> {
+    let cfg = &s.config;
+    let url = req.url().map_err(js_err)?;
+    let cookie_header = req
+        .headers()
+        .get("cookie")
+        .map_err(js_err)?
+        .unwrap_or_default();
+    // Several Cookie headers arrive joined by ", "; our values never contain a comma.
+    let presented = cookies::select(cookie_header.split(','), &cfg.cookie.name, &s.signer);
+    let backend = DoBackend::new(env);
+    let lock = cfg.locks_path(url.path());
+    let mut opened = store::open(&backend, presented, lock, now_ms()).await?;
+
+    // From here the lock may be held: every exit below commits or abandons.
+    let origin_resp = match forward(&req, &url, &cookie_header, s, &opened.session).await {
+        Ok(r) => r,
+        Err(e) => return Err(release_later(ctx, &backend, opened, e)),
+    };
+    let mut out_headers = Headers::new();
+    if let Err(e) = take_origin_changes(&origin_resp, s, &mut opened, &mut out_headers) {
+        return Err(release_later(ctx, &backend, opened, e));
+    }
+    let path_header = cfg
+        .cookie
+        .path_header
+        .as_deref()
+        .and_then(|h| req.headers().get(h).ok().flatten());
+    let cookie_path = cookies::cookie_path(&cfg.cookie, path_header.as_deref()).to_owned();
+    let action = store::commit(&backend, opened, cfg, &s.signer, now_ms()).await?;
+    let set_cookie = match action {
+        CookieAction::Keep => None,
+        CookieAction::Set { value, max_age } => Some(cookies::session_cookie(
+            &cfg.cookie,
+            value,
+            max_age,
+            &cookie_path,
+        )),
+        CookieAction::Remove => Some(cookies::removal_cookie(&cfg.cookie, &cookie_path)),
+    };
+    if let Some(c) = set_cookie {
+        out_headers.append("set-cookie", &c).map_err(js_err)?;
+        out_headers
+            .set("cache-control", "private, no-store")
+            .map_err(js_err)?;
+    }
+    out_headers.append("vary", "Cookie").map_err(js_err)?;
+    let status = origin_resp.status_code();
+    let body = match origin_resp.body() {
+        ResponseBody::Stream(s) => ResponseBody::Stream(s.clone()),
+        other => other.clone(),
+    };
+    Ok(Response::from_body(body)
+        .map_err(js_err)?
+        .with_status(status)
+        .with_headers(out_headers))
+}
+
+/// Releases the lock in the background (it must outlive a failed response) and passes the
+/// error on.
+fn release_later(ctx: &Context, backend: &DoBackend, opened: Opened, e: Error) -> Error {
+    let backend = backend.clone();
+    let held = opened.held;
+    ctx.wait_until(async move { store::abandon(&backend, held).await });
+    e
+}
+
+async fn forward(
+    req: &Request,
+    url: &worker::Url,
+    cookie_header: &str,
+    s: &Settings,
+    session: &Session,
+) -> Result<Response, Error> {
+    let names = &s.config.headers;
+    let mut target = format!("{}{}", s.origin, url.path());
+    if let Some(q) = url.query() {
+        target.push('?');
+        target.push_str(q);
+    }
+    let headers = Headers::new();
+    for (k, v) in req.headers().entries() {
+        let lk = k.to_ascii_lowercase();
+        if lk.starts_with(&names.prefix) || lk == "host" || lk == "cookie" || lk == "content-length"
+        {
+            continue;
+        }
+        headers.append(&k, &v).map_err(js_err)?;
+    }
+    if let Some(c) = cookies::strip_cookie(&cookie_header.replace(',', ";"), &s.config.cookie.name)
+    {
+        headers.set("cookie", &c).map_err(js_err)?;
+    }
+    if let Some(h) = url.host_str() {
+        headers.set("x-forwarded-host", h).map_err(js_err)?;
+    }
+    let data = serde_json::to_vec(session.data()).map_err(|e| Error::Backend(e.to_string()))?;
+    headers
+        .set(&names.id, session.id().as_str())
+        .map_err(js_err)?;
+    headers
+        .set(&names.data, &URL_SAFE_NO_PAD.encode(data))
+        .map_err(js_err)?;
+    if session.is_new() {
+        headers.set(&names.new, "1").map_err(js_err)?;
+    }
+    let method = req.method();
+    let mut init = RequestInit::new();
+    init.with_method(method.clone())
+        .with_headers(headers)
+        .with_redirect(RequestRedirect::Manual);
+    if !matches!(method, Method::Get | Method::Head) {
+        init.with_body(req.inner().body().map(Into::into));
+    }
+    let out = Request::new_with_init(&target, &init).map_err(js_err)?;
+    Fetch::Request(out)
+        .send()
+        .await
+        .map_err(|e| Error::Origin(e.to_string()))
+}
+
+/// Copies the origin's headers to `out`, minus session headers and session Set-Cookies, and
+/// applies the origin's patch and action to the session. A malformed patch or action fails
+/// the whole exchange before anything is written.
+fn take_origin_changes(
+    resp: &Response,
+    s: &Settings,
+    opened: &mut Opened,
+    out: &mut Headers,
+) -> Result<(), Error> {
+    let names = &s.config.headers;
+    let mut update = None;
+    let mut action = None;
+    for (k, v) in resp.headers().entries() {
+        let lk = k.to_ascii_lowercase();
+        if lk.starts_with(&names.prefix) {
+            if lk == names.update {
+                update = Some(v);
+            } else if lk == names.action {
+                action = Some(v);
+            }
+            continue;
+        }
+        if lk == "set-cookie" && cookies::sets_cookie_named(&v, &s.config.cookie.name) {
+            worker::console_warn!("dropped an origin Set-Cookie for the session cookie");
+            continue;
+        }
+        out.append(&k, &v).map_err(js_err)?;
+    }
+    let session = &mut opened.session;
+    if let Some(u) = update {
+        let bytes = URL_SAFE_NO_PAD.decode(u.trim()).map_err(|_| {
+            Error::BadPatch("update header is not base64url without padding".into())
+        })?;
+        let patch: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::BadPatch(format!("update is not JSON: {e}")))?;
+        session.apply_patch(&patch)?;
+    }
+    match action.as_deref().map(str::trim) {
+        None | Some("") => {}
+        Some("regenerate") => session.regenerate()?,
+        Some("destroy") => session.destroy(),
+        Some(_) => return Err(Error::BadPatch("unknown session action".into())),
+    }
+    Ok(())
+}

@@ -1,0 +1,76 @@
+// Starts the real wasm build under workerd through Miniflare's API, with real local KV and a
+// SQLite-backed Durable Object, in front of a real origin.
+import { Miniflare } from "miniflare";
+import { createHmac } from "node:crypto";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const SECRET = "test-secret-0123456789abcdef-0123456789";
+export const BASE = "https://app.example";
+
+export async function startWorker(originUrl, vars = {}) {
+  const mf = new Miniflare({
+    rootPath: root,
+    scriptPath: "build/index.js",
+    modules: true,
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
+    compatibilityDate: "2025-11-01",
+    kvNamespaces: ["SESSIONS"],
+    durableObjects: { SESSION_LOCKS: { className: "SessionLock", useSQLite: true } },
+    bindings: { SESSION_SECRET: SECRET, ORIGIN: originUrl, ...vars },
+    kvPersist: false,
+    durableObjectsPersist: false,
+  });
+  await mf.ready;
+  const kv = await mf.getKVNamespace("SESSIONS");
+  return {
+    mf,
+    kv,
+    fetch: (p, init = {}) => mf.dispatchFetch(BASE + p, { redirect: "manual", ...init }),
+    scheduled: async () => (await mf.getWorker()).scheduled({ cron: "*/5 * * * *" }),
+    dispose: () => mf.dispose(),
+  };
+}
+
+/** Signs an id the way the worker does, to build validly signed but unknown ids. */
+export function sign(id, secret = SECRET) {
+  const tag = createHmac("sha256", secret).update("edge-sessions/v1/id:" + id).digest("base64url");
+  return `${id}.${tag}`;
+}
+
+export function sessionCookie(res, name = "__Host-session") {
+  const all = res.headers.getSetCookie();
+  const mine = all.filter((c) => c.startsWith(name + "="));
+  if (mine.length > 1) throw new Error("more than one session Set-Cookie: " + all.join(" | "));
+  if (!mine.length) return null;
+  const c = mine[0];
+  return { raw: c, value: c.slice(name.length + 1).split(";")[0], all };
+}
+
+export const idOf = (value) => value.split(".")[0];
+
+export async function kvSessionKeys(kv) {
+  const out = [];
+  let cursor;
+  do {
+    const page = await kv.list({ prefix: "session:", cursor });
+    out.push(...page.keys);
+    cursor = page.list_complete ? undefined : page.cursor;
+  } while (cursor);
+  return out;
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls until fn() is truthy or the time runs out (for the KV mirror, written by an alarm). */
+export async function eventually(fn, ms = 5000) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    last = await fn();
+    if (last) return last;
+    await sleep(50);
+  }
+  return last;
+}
