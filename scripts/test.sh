@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Every test: formatting, lints (native and wasm), native unit and integration tests, the
+# wasm build, the end-to-end suite on real workerd with real KV and Durable Objects in front
+# of a real origin, and an offline deploy dry run that validates the bundle.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export WRANGLER_SEND_METRICS=false
+scripts/setup.sh
+echo "== cargo fmt --check"; cargo fmt --check
+echo "== cargo clippy (native)"; cargo clippy --all-targets -- -D warnings
+echo "== cargo clippy (wasm32)"; cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
+echo "== cargo test"; cargo test
+echo "== build"; scripts/build.sh
+echo "== end-to-end (workerd)"; node --test --test-concurrency=1 tests/e2e/
+echo "== wrangler deploy --dry-run"
+out=$(mktemp -d)
+npx wrangler deploy --dry-run --outdir "$out" | grep -E 'Total Upload|dry-run'
+wasm=$(ls "$out"/*.wasm)
+echo "gzipped wasm: $(gzip -9c "$wasm" | wc -c) bytes"
+rm -rf "$out"
