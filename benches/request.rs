@@ -14,14 +14,20 @@ fn bench(c: &mut Criterion) {
     let cfg = Config::default();
     let signer = Signer::from_list("bench-secret-0123456789abcdef0123456789").unwrap();
     let id = SessionId::generate().unwrap();
-    let mut header: String = (0..9).map(|i| format!("pref{i}=value-{i}-abcdefgh; ")).collect();
+    let mut header: String = (0..9)
+        .map(|i| format!("pref{i}=value-{i}-abcdefgh; "))
+        .collect();
     header.push_str(&format!("{}={}", cfg.cookie.name, signer.sign(&id)));
     let mut data = Map::new();
     for i in 0..20 {
         data.insert(format!("key{i:02}"), json!(format!("{:-<38}", i)));
     }
     let stored = Record::new(&cfg, data, 1_000).encode();
-    assert!((1000..1300).contains(&stored.len()), "record is {} bytes", stored.len());
+    assert!(
+        (1000..1300).contains(&stored.len()),
+        "record is {} bytes",
+        stored.len()
+    );
     let patch = json!({"count": 7, "last": "/page"});
 
     c.bench_function("request_engine_work", |b| {
@@ -37,7 +43,9 @@ fn bench(c: &mut Criterion) {
                 .map(|(_, change)| serde_json::to_string(change).unwrap())
                 .collect();
             let set_cookie = match plan.cookie {
-                CookieAction::Set { value, max_age } => cookies::session_cookie(&cfg.cookie, value, max_age, "/"),
+                CookieAction::Set { value, max_age } => {
+                    cookies::session_cookie(&cfg.cookie, value, max_age, "/")
+                }
                 _ => unreachable!("a changed persistent session sets its cookie"),
             };
             black_box((encoded, set_cookie, Value::Null))

@@ -1,0 +1,234 @@
+//! The request lifecycle ([`store::open`] / [`store::commit`]) against the in-memory backend:
+//! the same behaviours the end-to-end suite checks on the Durable Object backend.
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use edge_sessions::memory::{MemoryBackend, SleepFuture};
+use edge_sessions::session::CookieAction;
+use edge_sessions::signing::Verified;
+use edge_sessions::store::{self, Backend};
+use edge_sessions::{Config, Error, SessionId, Signer};
+use serde_json::json;
+use tokio::time::{sleep, Instant};
+
+const SECRET: &str = "lifecycle-secret-0123456789abcdef0123";
+
+thread_local! {
+    /// Each test runs on its own thread with tokio's paused clock; this is its time zero.
+    static T0: Instant = Instant::now();
+}
+
+/// The test's clock in Unix-like milliseconds, shared by the backend and the lifecycle calls.
+fn now() -> u64 {
+    1_000_000 + T0.with(|t0| t0.elapsed().as_millis() as u64)
+}
+
+fn backend(cfg: &Config) -> Rc<MemoryBackend> {
+    let clock: Rc<dyn Fn() -> u64> = Rc::new(now);
+    let sleeper: Rc<dyn Fn(u64) -> SleepFuture> =
+        Rc::new(|ms| Box::pin(sleep(Duration::from_millis(ms))));
+    Rc::new(MemoryBackend::new(cfg.clone(), clock, sleeper))
+}
+
+async fn create(
+    b: &MemoryBackend,
+    cfg: &Config,
+    signer: &Signer,
+    data: serde_json::Value,
+) -> Verified {
+    let mut o = store::open(b, None, true, now()).await.unwrap();
+    o.session.update(data.as_object().unwrap().clone());
+    let id = o.session.id().clone();
+    let c = store::commit(b, o, cfg, signer, now()).await.unwrap();
+    assert!(matches!(c, CookieAction::Set { .. }));
+    Verified {
+        id,
+        needs_resign: false,
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn concurrent_increments_with_the_lock_lose_nothing() {
+    let cfg = Config::default();
+    let signer = Signer::from_list(SECRET).unwrap();
+    let b = backend(&cfg);
+    let v = create(&b, &cfg, &signer, json!({"n": 0})).await;
+    let local = tokio::task::LocalSet::new();
+    for i in 0..50u64 {
+        let (b, v, cfg, signer) = (b.clone(), v.clone(), cfg.clone(), signer.clone());
+        local.spawn_local(async move {
+            let mut o = store::open(&*b, Some(v), true, now()).await.unwrap();
+            let n = o.session.get("n").unwrap().as_u64().unwrap();
+            sleep(Duration::from_millis(i % 7)).await; // the "origin" takes a while
+            o.session.set("n", json!(n + 1));
+            store::commit(&*b, o, &cfg, &signer, now()).await.unwrap();
+        });
+    }
+    local.await;
+    assert_eq!(b.stored(&v.id).unwrap().data["n"], json!(50));
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_the_lock_different_keys_still_merge() {
+    let cfg = Config::default();
+    let signer = Signer::from_list(SECRET).unwrap();
+    let b = backend(&cfg);
+    let v = create(&b, &cfg, &signer, json!({"seed": 1})).await;
+    let local = tokio::task::LocalSet::new();
+    for i in 0..20u64 {
+        let (b, v, cfg, signer) = (b.clone(), v.clone(), cfg.clone(), signer.clone());
+        local.spawn_local(async move {
+            let mut o = store::open(&*b, Some(v), false, now()).await.unwrap();
+            sleep(Duration::from_millis(20 - i)).await;
+            o.session.set(format!("k{i}"), json!(i));
+            store::commit(&*b, o, &cfg, &signer, now()).await.unwrap();
+        });
+    }
+    local.await;
+    let data = b.stored(&v.id).unwrap().data;
+    assert_eq!(data.len(), 21);
+}
+
+#[tokio::test(start_paused = true)]
+async fn unknown_ids_are_replaced_and_anonymous_requests_write_nothing() {
+    let cfg = Config::default();
+    let signer = Signer::from_list(SECRET).unwrap();
+    let b = backend(&cfg);
+    let unknown = Verified {
+        id: SessionId::generate().unwrap(),
+        needs_resign: false,
+    };
+    let o = store::open(&*b, Some(unknown.clone()), true, now())
+        .await
+        .unwrap();
+    assert_ne!(o.session.id(), &unknown.id);
+    assert!(o.session.missing());
+    assert!(o.held.is_none(), "the unknown id's lock is not kept");
+    store::commit(&*b, o, &cfg, &signer, now()).await.unwrap();
+    assert!(b.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn regenerate_and_destroy() {
+    let cfg = Config::default();
+    let signer = Signer::from_list(SECRET).unwrap();
+    let b = backend(&cfg);
+    let v = create(&b, &cfg, &signer, json!({"user": "ann"})).await;
+    let mut o = store::open(&*b, Some(v.clone()), true, now())
+        .await
+        .unwrap();
+    o.session.regenerate().unwrap();
+    let new_id = o.session.id().clone();
+    store::commit(&*b, o, &cfg, &signer, now()).await.unwrap();
+    assert!(b.stored(&v.id).is_none(), "old id dead at once");
+    assert_eq!(b.stored(&new_id).unwrap().data["user"], json!("ann"));
+
+    let nv = Verified {
+        id: new_id.clone(),
+        needs_resign: false,
+    };
+    let mut o = store::open(&*b, Some(nv), true, now()).await.unwrap();
+    o.session.destroy();
+    assert_eq!(
+        store::commit(&*b, o, &cfg, &signer, now()).await.unwrap(),
+        CookieAction::Remove
+    );
+    assert!(b.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn storage_failure_is_an_error_never_a_fresh_session() {
+    let cfg = Config::default();
+    let signer = Signer::from_list(SECRET).unwrap();
+    let b = backend(&cfg);
+    let v = create(&b, &cfg, &signer, json!({"keep": true})).await;
+    *b.fail_with.borrow_mut() = Some("kv exploded at 10.0.0.1".into());
+    let err = store::open(&*b, Some(v.clone()), true, now())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Backend(_)));
+    assert_eq!(err.status(), 503);
+    assert!(!err.public_message().contains("10.0.0.1"));
+    *b.fail_with.borrow_mut() = None;
+    assert_eq!(b.stored(&v.id).unwrap().data["keep"], json!(true));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_commit_still_releases_the_lock() {
+    let cfg = Config {
+        max_data_bytes: 64,
+        lock_wait: Duration::from_millis(100),
+        ..Config::default()
+    };
+    let signer = Signer::from_list(SECRET).unwrap();
+    let b = backend(&cfg);
+    let v = create(&b, &cfg, &signer, json!({"a": 1})).await;
+    let mut o = store::open(&*b, Some(v.clone()), true, now())
+        .await
+        .unwrap();
+    o.session.set("big", json!("x".repeat(200)));
+    assert!(matches!(
+        store::commit(&*b, o, &cfg, &signer, now()).await,
+        Err(Error::TooLarge { .. })
+    ));
+    // the lock is free again: a new request gets it well within its 100 ms wait
+    let o = store::open(&*b, Some(v.clone()), true, now())
+        .await
+        .unwrap();
+    assert!(o.held.is_some());
+    assert_eq!(
+        b.stored(&v.id).unwrap().data.len(),
+        1,
+        "nothing of the oversized change was stored"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lock_wait_timeout_is_a_clear_503() {
+    let cfg = Config {
+        lock_wait: Duration::from_millis(200),
+        ..Config::default()
+    };
+    let signer = Signer::from_list(SECRET).unwrap();
+    let b = backend(&cfg);
+    let v = create(&b, &cfg, &signer, json!({"a": 1})).await;
+    let _held = store::open(&*b, Some(v.clone()), true, now())
+        .await
+        .unwrap();
+    let err = store::open(&*b, Some(v.clone()), true, now())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::LockTimeout));
+    assert_eq!(err.status(), 503);
+}
+
+#[tokio::test(start_paused = true)]
+async fn explicit_locking_acquire_and_release() {
+    let cfg = Config::default();
+    let signer = Signer::from_list(SECRET).unwrap();
+    let b = backend(&cfg);
+    let v = create(&b, &cfg, &signer, json!({"a": 1})).await;
+    let begun = b.begin(&v.id, true).await.unwrap();
+    let lease = begun.lease.unwrap();
+    let order = Rc::new(RefCell::new(Vec::new()));
+    let local = tokio::task::LocalSet::new();
+    {
+        let (b, v, order) = (b.clone(), v.clone(), order.clone());
+        local.spawn_local(async move {
+            let second = b.begin(&v.id, true).await.unwrap();
+            order.borrow_mut().push("second acquired");
+            b.release(&v.id, &second.lease.unwrap()).await.unwrap();
+        });
+    }
+    {
+        let (b, v, order) = (b.clone(), v.clone(), order.clone());
+        local.spawn_local(async move {
+            sleep(Duration::from_millis(50)).await;
+            order.borrow_mut().push("first released");
+            b.release(&v.id, &lease).await.unwrap();
+        });
+    }
+    local.await;
+    assert_eq!(*order.borrow(), vec!["first released", "second acquired"]);
+}
