@@ -95,6 +95,21 @@ pub async fn commit<B: Backend>(
     signer: &Signer,
     now: u64,
 ) -> Result<CookieAction, Error> {
+    let (action, still_held) = commit_deferred(backend, opened, cfg, signer, now).await?;
+    abandon(backend, still_held).await;
+    Ok(action)
+}
+
+/// Like [`commit`], but when no write carried the release (a read-only request), hands the
+/// still-held lock back instead of releasing it, so a platform can release it off the response
+/// path (the proxy uses `wait_until`). On error the lock is released before returning.
+pub async fn commit_deferred<B: Backend>(
+    backend: &B,
+    opened: Opened,
+    cfg: &Config,
+    signer: &Signer,
+    now: u64,
+) -> Result<(CookieAction, Option<(SessionId, Lease)>), Error> {
     let Opened { session, held } = opened;
     let plan = match session.plan(cfg, signer, now) {
         Ok(p) => p,
@@ -104,20 +119,18 @@ pub async fn commit<B: Backend>(
         }
     };
     let mut released = false;
-    let mut result = Ok(());
     for (id, change) in &plan.ops {
         let on_held = held.as_ref().filter(|(hid, _)| hid == id).map(|(_, l)| l);
         let r = backend.apply(id, change, on_held, on_held.is_some()).await;
         released |= on_held.is_some();
-        if r.is_err() {
-            result = r;
-            break;
+        if let Err(e) = r {
+            if !released {
+                abandon(backend, held).await;
+            }
+            return Err(e);
         }
     }
-    if !released {
-        abandon(backend, held).await;
-    }
-    result.map(|()| plan.cookie)
+    Ok((plan.cookie, if released { None } else { held }))
 }
 
 /// Releases a held lock without saving (origin failure, bad patch, handler error).

@@ -81,7 +81,13 @@ async fn proxy(req: Request, env: Env, ctx: &Context, s: &Settings) -> Result<Re
         .as_deref()
         .and_then(|h| req.headers().get(h).ok().flatten());
     let cookie_path = cookies::cookie_path(&cfg.cookie, path_header.as_deref()).to_owned();
-    let action = store::commit(&backend, opened, cfg, &s.signer, now_ms()).await?;
+    let (action, still_held) =
+        store::commit_deferred(&backend, opened, cfg, &s.signer, now_ms()).await?;
+    if still_held.is_some() {
+        // read-only request: release off the response path
+        let backend = backend.clone();
+        ctx.wait_until(async move { store::abandon(&backend, still_held).await });
+    }
     let set_cookie = match action {
         CookieAction::Keep => None,
         CookieAction::Set { value, max_age } => Some(cookies::session_cookie(
