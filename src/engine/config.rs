@@ -170,7 +170,7 @@ fn parse_bool(name: &str, v: &str) -> Result<bool, Error> {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" => Ok(false),
         _ => Err(Error::Config(format!(
-            "{name} must be true or false, got {v:?}"
+            "{name} must be true or false, got \"{v}\""
         ))),
     }
 }
@@ -179,7 +179,7 @@ fn parse_usize(name: &str, v: &str, min: usize, max: usize) -> Result<usize, Err
     match v.trim().parse::<usize>() {
         Ok(n) if (min..=max).contains(&n) => Ok(n),
         _ => Err(Error::Config(format!(
-            "{name} must be a whole number from {min} to {max}, got {v:?}"
+            "{name} must be a whole number from {min} to {max}, got \"{v}\""
         ))),
     }
 }
@@ -204,7 +204,7 @@ impl Config {
                 Ok(x) if (0.0..=1.0).contains(&x) => x,
                 _ => {
                     return Err(Error::Config(format!(
-                        "SESSION_REFRESH_SHARE must be a number from 0 to 1, got {v:?}"
+                        "SESSION_REFRESH_SHARE must be a number from 0 to 1, got \"{v}\""
                     )))
                 }
             };
@@ -217,7 +217,7 @@ impl Config {
                 "none" => LockingMode::None,
                 _ => {
                     return Err(Error::Config(format!(
-                        "SESSION_LOCKING must be implicit, early, explicit or none, got {v:?}"
+                        "SESSION_LOCKING must be implicit, early, explicit or none, got \"{v}\""
                     )))
                 }
             };
@@ -276,7 +276,7 @@ impl Config {
                 "none" => SameSite::None,
                 _ => {
                     return Err(Error::Config(format!(
-                        "SESSION_COOKIE_SAMESITE must be lax, strict or none, got {v:?}"
+                        "SESSION_COOKIE_SAMESITE must be lax, strict or none, got \"{v}\""
                     )))
                 }
             };
@@ -358,6 +358,54 @@ impl Config {
                 .unlocked_paths
                 .iter()
                 .any(|p| path.starts_with(p.as_str()))
+    }
+}
+
+/// The part of the config a session's serialization point (its Durable Object) needs. It
+/// travels with every call, so the object always applies the caller's settings, whether they
+/// came from worker vars or from a JavaScript caller's options.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StoreParams {
+    /// Idle timeout, ms.
+    pub timeout_ms: u64,
+    /// Absolute lifetime, ms.
+    pub absolute_ms: Option<u64>,
+    /// Data size budget, bytes.
+    pub max_bytes: usize,
+    /// Lock lease, ms.
+    pub lease_ms: u64,
+    /// Lock wait, ms.
+    pub wait_ms: u64,
+    /// KV key prefix.
+    pub key_prefix: String,
+}
+
+impl Config {
+    /// The parameters the storage side needs.
+    pub fn store_params(&self) -> StoreParams {
+        StoreParams {
+            timeout_ms: self.timeout.as_millis() as u64,
+            absolute_ms: self.absolute_timeout.map(|d| d.as_millis() as u64),
+            max_bytes: self.max_data_bytes,
+            lease_ms: self.lock_lease.as_millis() as u64,
+            wait_ms: self.lock_wait.as_millis() as u64,
+            key_prefix: self.key_prefix.clone(),
+        }
+    }
+}
+
+impl StoreParams {
+    /// A config carrying these parameters (the rest at defaults), for the shared record rules.
+    pub fn to_config(&self) -> Config {
+        Config {
+            timeout: Duration::from_millis(self.timeout_ms),
+            absolute_timeout: self.absolute_ms.map(Duration::from_millis),
+            max_data_bytes: self.max_bytes,
+            lock_lease: Duration::from_millis(self.lease_ms),
+            lock_wait: Duration::from_millis(self.wait_ms),
+            key_prefix: self.key_prefix.clone(),
+            ..Config::default()
+        }
     }
 }
 
@@ -475,6 +523,21 @@ mod tests {
             ("SESSION_COOKIE_PARTITIONED", "true")
         ])
         .is_err());
+    }
+
+    #[test]
+    fn store_params_round_trip() {
+        let c = from(&[
+            ("SESSION_TIMEOUT", "5m"),
+            ("SESSION_ABSOLUTE_TIMEOUT", "1h"),
+            ("SESSION_LOCK_LEASE", "2s"),
+        ])
+        .unwrap();
+        let back = c.store_params().to_config();
+        assert_eq!(back.timeout, c.timeout);
+        assert_eq!(back.absolute_timeout, c.absolute_timeout);
+        assert_eq!(back.lock_lease, c.lock_lease);
+        assert_eq!(back.store_params(), c.store_params());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use super::Error;
 pub fn parse_duration(name: &str, text: &str) -> Result<Duration, Error> {
     let bad = || {
         Error::Config(format!(
-            "{name} must be a duration like 60m or 90s, got {text:?}"
+            "{name} must be a duration like 60m or 90s, got \"{text}\""
         ))
     };
     let t = text.trim();

@@ -28,6 +28,7 @@ pub struct Lease {
 
 struct Waiter {
     ticket: u64,
+    lease_ms: u64,
     tx: oneshot::Sender<Lease>,
 }
 
@@ -42,14 +43,13 @@ struct State {
 /// held across an await).
 pub struct FifoLock {
     state: RefCell<State>,
-    lease_ms: u64,
 }
 
 impl FifoLock {
     /// A free lock whose first token will be `token_floor + 1`. Owners that can restart pick a
     /// floor above any token issued before the restart (the Durable Object uses its start
     /// time in microseconds), so tokens keep increasing across restarts.
-    pub fn new(token_floor: u64, lease_ms: u64) -> Self {
+    pub fn new(token_floor: u64) -> Self {
         FifoLock {
             state: RefCell::new(State {
                 last_token: token_floor,
@@ -57,15 +57,14 @@ impl FifoLock {
                 waiters: VecDeque::new(),
                 next_ticket: 0,
             }),
-            lease_ms,
         }
     }
 
-    fn grant(&self, st: &mut State, now: u64) -> Lease {
+    fn grant(&self, st: &mut State, now: u64, lease_ms: u64) -> Lease {
         st.last_token += 1;
         let lease = Lease {
             token: st.last_token,
-            expires: now + self.lease_ms,
+            expires: now + lease_ms,
         };
         st.holder = Some(lease);
         lease
@@ -74,7 +73,7 @@ impl FifoLock {
     /// Hands the free lock to the first waiter still listening.
     fn hand_off(&self, st: &mut State, now: u64) {
         while let Some(w) = st.waiters.pop_front() {
-            let lease = self.grant(st, now);
+            let lease = self.grant(st, now, w.lease_ms);
             if w.tx.send(lease).is_ok() {
                 return;
             }
@@ -129,10 +128,16 @@ impl FifoLock {
         self.state.borrow().last_token
     }
 
-    /// Waits in FIFO order for the lock, at most `wait_ms`. `now` reads the clock and
-    /// `sleep(ms)` is the platform's timer; both are passed in so the same code serves the
-    /// Durable Object and native tests.
-    pub async fn acquire<N, S, F>(&self, now: N, wait_ms: u64, sleep: S) -> Result<Lease, Error>
+    /// Waits in FIFO order for the lock, at most `wait_ms`, for a lease of `lease_ms`. `now`
+    /// reads the clock and `sleep(ms)` is the platform's timer; both are passed in so the same
+    /// code serves the Durable Object and native tests.
+    pub async fn acquire<N, S, F>(
+        &self,
+        now: N,
+        wait_ms: u64,
+        lease_ms: u64,
+        sleep: S,
+    ) -> Result<Lease, Error>
     where
         N: Fn() -> u64,
         S: Fn(u64) -> F,
@@ -143,12 +148,16 @@ impl FifoLock {
         let (ticket, mut rx) = {
             let mut st = self.state.borrow_mut();
             if st.holder.is_none() && st.waiters.is_empty() {
-                return Ok(self.grant(&mut st, start));
+                return Ok(self.grant(&mut st, start, lease_ms));
             }
             let (tx, rx) = oneshot::channel();
             let ticket = st.next_ticket;
             st.next_ticket += 1;
-            st.waiters.push_back(Waiter { ticket, tx });
+            st.waiters.push_back(Waiter {
+                ticket,
+                lease_ms,
+                tx,
+            });
             (ticket, rx)
         };
         let deadline = start.saturating_add(wait_ms);
@@ -207,16 +216,16 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn waiters_are_served_fifo_with_increasing_tokens() {
-        let lock = Rc::new(FifoLock::new(0, 10_000));
+        let lock = Rc::new(FifoLock::new(0));
         let now = clock();
-        let first = lock.acquire(&now, 1_000, nap).await.unwrap();
+        let first = lock.acquire(&now, 1_000, 10_000, nap).await.unwrap();
         let order = Rc::new(RefCell::new(Vec::new()));
         let local = tokio::task::LocalSet::new();
         for i in 0..5 {
             let (lock, order, now) = (lock.clone(), order.clone(), now.clone());
             local.spawn_local(async move {
                 nap(i as u64).await; // enqueue in a known order
-                let l = lock.acquire(&now, 60_000, nap).await.unwrap();
+                let l = lock.acquire(&now, 60_000, 10_000, nap).await.unwrap();
                 order.borrow_mut().push((i, l.token));
                 nap(5).await;
                 lock.release(l.token, now());
@@ -240,11 +249,11 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn wait_times_out_with_a_clear_error_and_leaves_the_queue() {
-        let lock = FifoLock::new(0, 60_000);
+        let lock = FifoLock::new(0);
         let now = clock();
-        let held = lock.acquire(&now, 0, nap).await.unwrap();
+        let held = lock.acquire(&now, 0, 60_000, nap).await.unwrap();
         let t = Instant::now();
-        let err = lock.acquire(&now, 500, nap).await.unwrap_err();
+        let err = lock.acquire(&now, 500, 60_000, nap).await.unwrap_err();
         assert!(matches!(err, Error::LockTimeout));
         assert_eq!(t.elapsed().as_millis(), 500);
         assert_eq!(lock.waiting(), 0);
@@ -254,11 +263,11 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_dead_holders_lease_expires_and_the_waiter_takes_over() {
-        let lock = FifoLock::new(0, 1_000);
+        let lock = FifoLock::new(0);
         let now = clock();
-        let dead = lock.acquire(&now, 0, nap).await.unwrap();
+        let dead = lock.acquire(&now, 0, 1_000, nap).await.unwrap();
         let t = Instant::now();
-        let next = lock.acquire(&now, 5_000, nap).await.unwrap();
+        let next = lock.acquire(&now, 5_000, 1_000, nap).await.unwrap();
         assert_eq!(
             t.elapsed().as_millis(),
             1_000,
@@ -276,9 +285,9 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn an_expired_holder_cannot_write_even_when_nobody_waits() {
-        let lock = FifoLock::new(0, 1_000);
+        let lock = FifoLock::new(0);
         let now = clock();
-        let l = lock.acquire(&now, 0, nap).await.unwrap();
+        let l = lock.acquire(&now, 0, 1_000, nap).await.unwrap();
         assert!(lock.check(l.token, now()).is_ok());
         nap(1_000).await;
         assert!(matches!(lock.check(l.token, now()), Err(Error::LeaseLost)));
@@ -286,27 +295,27 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn release_on_error_paths_lets_the_next_in() {
-        let lock = Rc::new(FifoLock::new(0, 60_000));
+        let lock = Rc::new(FifoLock::new(0));
         let now = clock();
         async fn failing(lock: &FifoLock, now: &dyn Fn() -> u64) -> Result<(), Error> {
-            let l = lock.acquire(now, 0, nap).await?;
+            let l = lock.acquire(now, 0, 60_000, nap).await?;
             let r: Result<(), Error> = Err(Error::Backend("boom".into()));
             lock.release(l.token, now());
             r
         }
         assert!(failing(&lock, &now).await.is_err());
-        assert!(lock.acquire(&now, 0, nap).await.is_ok());
+        assert!(lock.acquire(&now, 0, 60_000, nap).await.is_ok());
     }
 
     #[test]
     fn token_floor_keeps_tokens_increasing_across_restarts() {
-        let before = FifoLock::new(5_000_000, 1_000);
+        let before = FifoLock::new(5_000_000);
         let mut st = before.state.borrow_mut();
-        let a = before.grant(&mut st, 0);
+        let a = before.grant(&mut st, 0, 1_000);
         drop(st);
-        let after = FifoLock::new(6_000_000, 1_000);
+        let after = FifoLock::new(6_000_000);
         let mut st = after.state.borrow_mut();
-        let b = after.grant(&mut st, 0);
+        let b = after.grant(&mut st, 0, 1_000);
         assert!(b.token > a.token);
     }
 }

@@ -47,7 +47,7 @@ impl MemoryBackend {
         self.locks
             .borrow_mut()
             .entry(id.clone())
-            .or_insert_with(|| Rc::new(FifoLock::new(0, self.cfg.lock_lease.as_millis() as u64)))
+            .or_insert_with(|| Rc::new(FifoLock::new(0)))
             .clone()
     }
 
@@ -84,6 +84,7 @@ impl Backend for MemoryBackend {
                 l.acquire(
                     || (self.clock)(),
                     self.cfg.lock_wait.as_millis() as u64,
+                    self.cfg.lock_lease.as_millis() as u64,
                     move |ms| sleeper(ms),
                 )
                 .await?,

@@ -16,7 +16,7 @@ pub mod store;
 pub mod sweep;
 pub mod throttle;
 
-pub use config::{Config, CookieConfig, HeaderNames, LockingMode, SameSite};
+pub use config::{Config, CookieConfig, HeaderNames, LockingMode, SameSite, StoreParams};
 pub use error::Error;
 pub use id::SessionId;
 pub use lock::{FifoLock, Lease};

@@ -10,7 +10,7 @@ use worker::{Env, Method, Request, RequestInit};
 use super::lock_object::{ApplyMsg, BeginMsg, IdMsg, SweepAnswer};
 use crate::engine::record::Change;
 use crate::engine::store::{Backend, Begun};
-use crate::engine::{Error, Lease, SessionId};
+use crate::engine::{Config, Error, Lease, SessionId, StoreParams};
 
 /// The Durable Object binding name.
 pub const BINDING: &str = "SESSION_LOCKS";
@@ -19,6 +19,7 @@ pub const BINDING: &str = "SESSION_LOCKS";
 #[derive(Clone)]
 pub struct DoBackend {
     env: Rc<Env>,
+    params: Rc<StoreParams>,
 }
 
 fn backend(e: impl std::fmt::Display) -> Error {
@@ -26,9 +27,16 @@ fn backend(e: impl std::fmt::Display) -> Error {
 }
 
 impl DoBackend {
-    /// Uses the `SESSION_LOCKS` binding of `env`.
-    pub fn new(env: Env) -> Self {
-        DoBackend { env: Rc::new(env) }
+    /// Uses the `SESSION_LOCKS` binding of `env`, with `config`'s storage settings.
+    pub fn new(env: Env, config: &Config) -> Self {
+        DoBackend {
+            env: Rc::new(env),
+            params: Rc::new(config.store_params()),
+        }
+    }
+
+    fn params(&self) -> StoreParams {
+        (*self.params).clone()
     }
 
     async fn call<M: Serialize, R: DeserializeOwned>(
@@ -77,6 +85,7 @@ impl DoBackend {
                 "sweep",
                 &IdMsg {
                     sid: id.as_str().into(),
+                    params: self.params(),
                     lease: None,
                 },
             )
@@ -92,6 +101,7 @@ impl Backend for DoBackend {
             "begin",
             &BeginMsg {
                 sid: id.as_str().into(),
+                params: self.params(),
                 lock,
             },
         )
@@ -107,6 +117,7 @@ impl Backend for DoBackend {
     ) -> Result<(), Error> {
         let msg = ApplyMsg {
             sid: id.as_str().into(),
+            params: self.params(),
             change: change.clone(),
             lease: lease.copied(),
             release,
@@ -119,6 +130,7 @@ impl Backend for DoBackend {
     async fn release(&self, id: &SessionId, lease: &Lease) -> Result<(), Error> {
         let msg = IdMsg {
             sid: id.as_str().into(),
+            params: self.params(),
             lease: Some(*lease),
         };
         self.call::<_, serde_json::Value>(id, "release", &msg)

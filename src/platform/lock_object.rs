@@ -13,19 +13,20 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
-use super::env_config;
 use super::kv;
 use super::now_ms;
 use crate::engine::record::{apply_op, Applied, Change, Record};
 use crate::engine::store::Begun;
 use crate::engine::throttle::{next_slot, WriteSlot};
-use crate::engine::{Config, Error, FifoLock, Lease, SessionId};
+use crate::engine::{Error, FifoLock, Lease, SessionId, StoreParams};
 
 /// `POST /begin`: lock (optionally) and load.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct BeginMsg {
     /// Session id (the object's name).
     pub sid: String,
+    /// The caller's settings.
+    pub params: StoreParams,
     /// Take the lock first.
     pub lock: bool,
 }
@@ -35,6 +36,8 @@ pub struct BeginMsg {
 pub struct ApplyMsg {
     /// Session id.
     pub sid: String,
+    /// The caller's settings.
+    pub params: StoreParams,
     /// The change.
     pub change: Change,
     /// The caller's lease, if it holds the lock.
@@ -48,6 +51,8 @@ pub struct ApplyMsg {
 pub struct IdMsg {
     /// Session id.
     pub sid: String,
+    /// The caller's settings.
+    pub params: StoreParams,
     /// Lease to release (for `/release`).
     pub lease: Option<Lease>,
 }
@@ -87,50 +92,54 @@ enum Slot {
     Present(Record),
 }
 
+/// Who this object is, persisted so the alarm can mirror after a restart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Identity {
+    sid: String,
+    key_prefix: String,
+}
+
 /// The Durable Object class. Bind it as `SESSION_LOCKS` with a SQLite-backed migration.
 #[durable_object]
 pub struct SessionLock {
     state: State,
     env: Env,
-    config: std::result::Result<Config, String>,
     lock: FifoLock,
     slot: RefCell<Slot>,
-    sid: RefCell<Option<SessionId>>,
-    sid_saved: Cell<bool>,
+    identity: RefCell<Option<Identity>>,
+    identity_saved: Cell<bool>,
     last_kv_write: Cell<Option<u64>>,
     alarm_at: Cell<Option<u64>>,
 }
 
 const REC: &str = "rec";
-const SID: &str = "sid";
+const WHO: &str = "who";
+
+fn storage_err(e: worker::Error) -> Error {
+    Error::Backend(format!("durable object storage: {e}"))
+}
 
 impl SessionLock {
-    fn cfg(&self) -> std::result::Result<&Config, Error> {
-        self.config.as_ref().map_err(|e| Error::Config(e.clone()))
-    }
-
-    fn remember(&self, sid: &str) -> std::result::Result<SessionId, Error> {
+    /// Parses the id on the wire and remembers who this object is.
+    fn remember(&self, sid: &str, params: &StoreParams) -> std::result::Result<SessionId, Error> {
         let id = SessionId::parse(sid)
             .ok_or_else(|| Error::Backend("bad session id on the wire".into()))?;
-        self.sid.borrow_mut().get_or_insert_with(|| id.clone());
+        let mut who = self.identity.borrow_mut();
+        if who.is_none() {
+            *who = Some(Identity {
+                sid: sid.to_owned(),
+                key_prefix: params.key_prefix.clone(),
+            });
+        }
         Ok(id)
     }
 
-    fn storage_err(e: worker::Error) -> Error {
-        Error::Backend(format!("durable object storage: {e}"))
-    }
-
-    /// The record as it stands (expired records included), loading it once from storage.
+    /// The record as it stands (expired records included), loaded once from storage.
     async fn current(&self) -> std::result::Result<Option<Record>, Error> {
         if !matches!(*self.slot.borrow(), Slot::Unknown) {
             return Ok(self.cached());
         }
-        let text: Option<String> = self
-            .state
-            .storage()
-            .get(REC)
-            .await
-            .map_err(Self::storage_err)?;
+        let text: Option<String> = self.state.storage().get(REC).await.map_err(storage_err)?;
         let loaded = match text.as_deref().map(Record::decode) {
             Some(Ok(r)) => Slot::Present(r),
             Some(Err(why)) => {
@@ -155,15 +164,12 @@ impl SessionLock {
     }
 
     async fn begin(&self, msg: BeginMsg) -> std::result::Result<Begun, Error> {
-        let cfg = self.cfg()?;
-        self.remember(&msg.sid)?;
+        self.remember(&msg.sid, &msg.params)?;
         let lease = if msg.lock {
-            let wait = cfg.lock_wait.as_millis() as u64;
+            let sleep = |ms| worker::Delay::from(Duration::from_millis(ms));
             Some(
                 self.lock
-                    .acquire(now_ms, wait, |ms| {
-                        worker::Delay::from(Duration::from_millis(ms))
-                    })
+                    .acquire(now_ms, msg.params.wait_ms, msg.params.lease_ms, sleep)
                     .await?,
             )
         } else {
@@ -187,26 +193,20 @@ impl SessionLock {
     }
 
     async fn apply(&self, msg: &ApplyMsg) -> std::result::Result<(), Error> {
-        let cfg = self.cfg()?;
-        let id = self.remember(&msg.sid)?;
+        self.remember(&msg.sid, &msg.params)?;
         let current = self.current().await?;
         let now = now_ms();
         if let Some(l) = &msg.lease {
             self.lock.check(l.token, now)?;
         }
-        let applied = apply_op(cfg, current.as_ref(), &msg.change, now)?;
+        let applied = apply_op(&msg.params.to_config(), current.as_ref(), &msg.change, now)?;
         // Update the in-memory slot before awaiting storage so any interleaved request sees
         // it; on a storage failure the slot is reset and reloaded from storage next time.
         let storage = self.state.storage();
         let persisted = match &applied {
             Applied::Stored(r) => {
                 *self.slot.borrow_mut() = Slot::Present(r.clone());
-                let mut res = storage.put(REC, r.encode()).await;
-                if res.is_ok() && !self.sid_saved.get() {
-                    res = storage.put(SID, id.as_str()).await;
-                    self.sid_saved.set(res.is_ok());
-                }
-                res
+                storage.put(REC, r.encode()).await
             }
             Applied::Deleted => {
                 *self.slot.borrow_mut() = Slot::Absent;
@@ -215,14 +215,26 @@ impl SessionLock {
         };
         if let Err(e) = persisted {
             *self.slot.borrow_mut() = Slot::Unknown;
-            return Err(Self::storage_err(e));
+            return Err(storage_err(e));
         }
-        if matches!(applied, Applied::Deleted) && !self.sid_saved.get() {
-            // never stored here: still make sure no mirror lingers
-            let _ = storage.put(SID, id.as_str()).await;
-            self.sid_saved.set(true);
-        }
+        self.save_identity().await?;
         self.schedule_mirror(now).await
+    }
+
+    async fn save_identity(&self) -> std::result::Result<(), Error> {
+        if self.identity_saved.get() {
+            return Ok(());
+        }
+        let who = self.identity.borrow().clone();
+        if let Some(who) = who {
+            self.state
+                .storage()
+                .put(WHO, who)
+                .await
+                .map_err(storage_err)?;
+            self.identity_saved.set(true);
+        }
+        Ok(())
     }
 
     /// Sets the alarm for the next KV mirror write: now, or one second after the last.
@@ -243,20 +255,29 @@ impl SessionLock {
             .storage()
             .set_alarm(worker::ScheduledTime::new(date))
             .await
-            .map_err(Self::storage_err)?;
+            .map_err(storage_err)?;
         self.alarm_at.set(Some(at));
         Ok(())
     }
 
-    async fn known_sid(&self) -> Option<SessionId> {
-        if let Some(id) = self.sid.borrow().clone() {
-            return Some(id);
-        }
-        let stored: Option<String> = self.state.storage().get(SID).await.ok().flatten();
-        let id = stored.as_deref().and_then(SessionId::parse)?;
-        *self.sid.borrow_mut() = Some(id.clone());
-        self.sid_saved.set(true);
-        Some(id)
+    async fn identity(&self) -> Option<(SessionId, String)> {
+        let known = self.identity.borrow().clone();
+        let who = match known {
+            Some(w) => w,
+            None => {
+                let stored: Identity = self.state.storage().get(WHO).await.ok().flatten()?;
+                self.identity_saved.set(true);
+                *self.identity.borrow_mut() = Some(stored.clone());
+                stored
+            }
+        };
+        Some((SessionId::parse(&who.sid)?, who.key_prefix))
+    }
+
+    fn kv(&self) -> std::result::Result<worker::kv::KvStore, Error> {
+        self.env
+            .kv(kv::BINDING)
+            .map_err(|e| Error::Backend(e.to_string()))
     }
 
     /// Deletes the session everywhere: object storage and the KV mirror.
@@ -266,54 +287,45 @@ impl SessionLock {
             .storage()
             .delete_all()
             .await
-            .map_err(Self::storage_err)?;
-        self.sid_saved.set(false);
-        let store = self
-            .env
-            .kv(kv::BINDING)
-            .map_err(|e| Error::Backend(e.to_string()))?;
-        kv::delete(&store, prefix, id).await
+            .map_err(storage_err)?;
+        self.identity_saved.set(false);
+        kv::delete(&self.kv()?, prefix, id).await
     }
 
     /// The alarm: mirror the latest state to KV, or purge an expired session; then re-arm for
     /// the expiry. Idempotent, as alarms are delivered at least once.
     async fn on_alarm(&self) -> std::result::Result<(), Error> {
         self.alarm_at.set(None);
-        let cfg = self.cfg()?;
-        let Some(id) = self.known_sid().await else {
+        let Some((id, prefix)) = self.identity().await else {
             return Ok(());
         };
         let now = now_ms();
-        let store = self
-            .env
-            .kv(kv::BINDING)
-            .map_err(|e| Error::Backend(e.to_string()))?;
         match self.current().await? {
             Some(r) if !r.is_expired(now) => {
-                if let Err(e) = kv::put(&store, &cfg.key_prefix, &id, &r, now).await {
+                if let Err(e) = kv::put(&self.kv()?, &prefix, &id, &r, now).await {
                     worker::console_warn!("kv mirror write for {} deferred: {e}", id.log_tag());
                     return self.set_alarm_before(now + 1_000).await;
                 }
                 self.last_kv_write.set(Some(now));
                 self.set_alarm_before(r.expires).await
             }
-            Some(_) => self.purge(&id, &cfg.key_prefix).await,
-            None => kv::delete(&store, &cfg.key_prefix, &id).await,
+            Some(_) => self.purge(&id, &prefix).await,
+            None => kv::delete(&self.kv()?, &prefix, &id).await,
         }
     }
 
     async fn sweep(&self, msg: IdMsg) -> std::result::Result<SweepAnswer, Error> {
-        let cfg = self.cfg()?;
-        let id = self.remember(&msg.sid)?;
+        let id = self.remember(&msg.sid, &msg.params)?;
         let now = now_ms();
         match self.current().await? {
             Some(r) if !r.is_expired(now) => {
                 // KV's metadata was stale; re-mirror instead of deleting a live session
+                self.save_identity().await?;
                 self.schedule_mirror(now).await?;
                 Ok(SweepAnswer { deleted: false })
             }
             _ => {
-                self.purge(&id, &cfg.key_prefix).await?;
+                self.purge(&id, &msg.params.key_prefix).await?;
                 Ok(SweepAnswer { deleted: true })
             }
         }
@@ -358,22 +370,16 @@ fn to_json<T: Serialize>(v: &T) -> std::result::Result<Response, Error> {
 
 impl DurableObject for SessionLock {
     fn new(state: State, env: Env) -> Self {
-        let config = env_config::config(&env).map_err(|e| e.to_string());
-        let lease_ms = config
-            .as_ref()
-            .map(|c| c.lock_lease)
-            .unwrap_or(Duration::from_secs(30));
         // Tokens from this incarnation start above any issued by an earlier one: the floor is
         // the start time in microseconds, and no object grants a million leases a second.
         let floor = now_ms().saturating_mul(1_000);
         SessionLock {
             state,
             env,
-            config,
-            lock: FifoLock::new(floor, lease_ms.as_millis() as u64),
+            lock: FifoLock::new(floor),
             slot: RefCell::new(Slot::Unknown),
-            sid: RefCell::new(None),
-            sid_saved: Cell::new(false),
+            identity: RefCell::new(None),
+            identity_saved: Cell::new(false),
             last_kv_write: Cell::new(None),
             alarm_at: Cell::new(None),
         }

@@ -54,7 +54,9 @@ fn js_err(e: worker::Error) -> Error {
 
 async fn proxy(req: Request, env: Env, ctx: &Context, s: &Settings) -> Result<Response, Error> {
     let cfg = &s.config;
-    let url = req.url().map_err(js_err)?;
+    // The runtime's own URL parser: linking the `url` crate would cost ~40 KB of wasm.
+    let url = web_sys::Url::new(&req.inner().url())
+        .map_err(|_| Error::Backend("unparsable request url".into()))?;
     let cookie_header = req
         .headers()
         .get("cookie")
@@ -62,8 +64,8 @@ async fn proxy(req: Request, env: Env, ctx: &Context, s: &Settings) -> Result<Re
         .unwrap_or_default();
     // Several Cookie headers arrive joined by ", "; our values never contain a comma.
     let presented = cookies::select(cookie_header.split(','), &cfg.cookie.name, &s.signer);
-    let backend = DoBackend::new(env);
-    let lock = cfg.locks_path(url.path());
+    let backend = DoBackend::new(env, cfg);
+    let lock = cfg.locks_path(&url.pathname());
     let mut opened = store::open(&backend, presented, lock, now_ms()).await?;
 
     // From here the lock may be held: every exit below commits or abandons.
@@ -127,17 +129,13 @@ fn release_later(ctx: &Context, backend: &DoBackend, opened: Opened, e: Error) -
 
 async fn forward(
     req: &Request,
-    url: &worker::Url,
+    url: &web_sys::Url,
     cookie_header: &str,
     s: &Settings,
     session: &Session,
 ) -> Result<Response, Error> {
     let names = &s.config.headers;
-    let mut target = format!("{}{}", s.origin, url.path());
-    if let Some(q) = url.query() {
-        target.push('?');
-        target.push_str(q);
-    }
+    let target = format!("{}{}{}", s.origin, url.pathname(), url.search());
     let headers = Headers::new();
     for (k, v) in req.headers().entries() {
         let lk = k.to_ascii_lowercase();
@@ -151,9 +149,9 @@ async fn forward(
     {
         headers.set("cookie", &c).map_err(js_err)?;
     }
-    if let Some(h) = url.host_str() {
-        headers.set("x-forwarded-host", h).map_err(js_err)?;
-    }
+    headers
+        .set("x-forwarded-host", &url.hostname())
+        .map_err(js_err)?;
     let data = serde_json::to_vec(session.data()).map_err(|e| Error::Backend(e.to_string()))?;
     headers
         .set(&names.id, session.id().as_str())

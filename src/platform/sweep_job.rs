@@ -23,7 +23,7 @@ async fn sweep(env: &Env) -> Result<String, Error> {
     let store = env
         .kv(kv::BINDING)
         .map_err(|e| Error::Backend(e.to_string()))?;
-    let backend = DoBackend::new(env.clone());
+    let backend = DoBackend::new(env.clone(), &cfg);
     let start: Option<String> = store
         .get(kv::SWEEP_CURSOR_KEY)
         .text()
