@@ -113,6 +113,32 @@ impl Default for HeaderNames {
     }
 }
 
+/// Every var name [`Config::from_vars`] reads, plus `SESSION_SECRET`; the JavaScript
+/// options object accepts exactly these keys.
+pub const VAR_NAMES: &[&str] = &[
+    "SESSION_SECRET",
+    "SESSION_TIMEOUT",
+    "SESSION_ABSOLUTE_TIMEOUT",
+    "SESSION_REFRESH_SHARE",
+    "SESSION_LOCKING",
+    "SESSION_LOCK_TIMEOUT",
+    "SESSION_LOCK_LEASE",
+    "SESSION_UNLOCKED_PATHS",
+    "SESSION_MAX_BYTES",
+    "SESSION_HEADER_PREFIX",
+    "SESSION_SWEEP_BUDGET",
+    "SESSION_SWEEP_PAGE",
+    "SESSION_COOKIE_NAME",
+    "SESSION_COOKIE_PATH",
+    "SESSION_COOKIE_PATH_HEADER",
+    "SESSION_COOKIE_DOMAIN",
+    "SESSION_COOKIE_SECURE",
+    "SESSION_COOKIE_HTTPONLY",
+    "SESSION_COOKIE_PARTITIONED",
+    "SESSION_COOKIE_PERSISTENT",
+    "SESSION_COOKIE_SAMESITE",
+];
+
 /// The whole session configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -523,6 +549,22 @@ mod tests {
             ("SESSION_COOKIE_PARTITIONED", "true")
         ])
         .is_err());
+    }
+
+    #[test]
+    fn var_names_lists_every_var_read() {
+        let read = std::cell::RefCell::new(Vec::new());
+        let _ = Config::from_vars(|n| {
+            read.borrow_mut().push(n.to_owned());
+            None
+        });
+        for n in read.borrow().iter() {
+            assert!(
+                VAR_NAMES.contains(&n.as_str()),
+                "{n} missing from VAR_NAMES"
+            );
+        }
+        assert_eq!(read.borrow().len() + 1, VAR_NAMES.len());
     }
 
     #[test]

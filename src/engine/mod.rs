@@ -10,6 +10,7 @@ pub mod lock;
 pub mod memory;
 pub mod patch;
 pub mod record;
+pub mod request;
 pub mod session;
 pub mod signing;
 pub mod store;

@@ -268,6 +268,27 @@ impl Session {
             .collect()
     }
 
+    /// The change that saves this request's edits so far, if they can be saved on their own:
+    /// an existing, live session that was neither regenerated nor destroyed. Used to flush
+    /// under the lock before an explicit release; [`Session::plan`] covers everything else.
+    pub fn flush_change(&self, now: u64) -> Option<Change> {
+        let plain = self.record.is_some() && !self.regenerated && self.ending == Ending::Live;
+        (plain && self.is_modified()).then(|| Change::Update {
+            patch: self.patch(),
+            accessed: now,
+        })
+    }
+
+    /// Records that the edits so far were stored at `now` (after a flush).
+    pub fn mark_flushed(&mut self, cfg: &Config, now: u64) {
+        if let Some(rec) = &mut self.record {
+            rec.data = self.data.clone();
+            rec.accessed = now;
+            rec.expires = expiry(cfg, rec.created, now);
+        }
+        self.dirty.clear();
+    }
+
     /// Decides the request's storage changes and cookie. Nothing is written for a new session
     /// without data, nor for an unchanged one whose expiry refresh is not due yet.
     pub fn plan(&self, cfg: &Config, signer: &Signer, now: u64) -> Result<CommitPlan, Error> {

@@ -35,6 +35,11 @@ impl DoBackend {
         }
     }
 
+    /// The `SESSIONS` KV namespace of the same environment.
+    pub fn kv(&self) -> Result<worker::kv::KvStore, Error> {
+        self.env.kv(super::kv::BINDING).map_err(backend)
+    }
+
     fn params(&self) -> StoreParams {
         (*self.params).clone()
     }

@@ -7,7 +7,7 @@ use worker::Env;
 use super::do_backend::DoBackend;
 use super::{env_config, kv, now_ms};
 use crate::engine::sweep::Sweep;
-use crate::engine::Error;
+use crate::engine::{Config, Error};
 
 /// One sweep run; logs its counts. Never panics: a failure leaves the cursor where the next
 /// run should resume.
@@ -20,10 +20,13 @@ pub async fn run(env: &Env) {
 
 async fn sweep(env: &Env) -> Result<String, Error> {
     let cfg = env_config::config(env)?;
-    let store = env
-        .kv(kv::BINDING)
-        .map_err(|e| Error::Backend(e.to_string()))?;
-    let backend = DoBackend::new(env.clone(), &cfg);
+    sweep_with(&DoBackend::new(env.clone(), &cfg), &cfg).await
+}
+
+/// One sweep run over `backend`'s KV namespace with `cfg`'s budget and page size; returns the
+/// log line with the counts.
+pub async fn sweep_with(backend: &DoBackend, cfg: &Config) -> Result<String, Error> {
+    let store = backend.kv()?;
     let start: Option<String> = store
         .get(kv::SWEEP_CURSOR_KEY)
         .text()

@@ -1,0 +1,57 @@
+// A JavaScript worker with sessions: a visit counter, login (regenerate), logout (destroy),
+// and a handler that uses explicit locking. SESSION_SECRET comes from a secret (.dev.vars
+// locally); everything else has safe defaults.
+import { Sessions, SessionLock, type SessionEnv } from "edge-sessions";
+
+export { SessionLock };
+
+interface Env extends SessionEnv {
+  SESSION_SECRET: string;
+}
+
+const json = (body: unknown, status = 200) =>
+  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+
+export default {
+  async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+    const url = new URL(request.url);
+
+    if (url.pathname === "/explicit") {
+      // CherryPy's explicit locking: the handler decides when to hold the lock.
+      const sessions = new Sessions(env, { SESSION_LOCKING: "explicit" });
+      return sessions.withSession(request, ctx, async (session) => {
+        await session.acquire();
+        const count = (session.get<number>("count") ?? 0) + 1;
+        session.set("count", count);
+        await session.release();
+        return json({ count });
+      });
+    }
+
+    const sessions = new Sessions(env);
+    return sessions.withSession(request, ctx, async (session) => {
+      switch (url.pathname) {
+        case "/count": {
+          const count = (session.get<number>("count") ?? 0) + 1;
+          session.set("count", count);
+          return json({ count, isNew: session.isNew });
+        }
+        case "/whoami":
+          return json({ user: session.get<string>("user") ?? null, data: session.toJSON(), isNew: session.isNew });
+        case "/login":
+          session.regenerate();
+          session.set("user", url.searchParams.get("user") ?? "guest");
+          return json({ ok: true });
+        case "/logout":
+          session.destroy();
+          return json({ ok: true });
+        default:
+          return json({ error: "not found" }, 404);
+      }
+    });
+  },
+
+  async scheduled(_event: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
+    ctx.waitUntil(new Sessions(env).sweep().then((line) => console.log(line)));
+  },
+} satisfies ExportedHandler<Env>;

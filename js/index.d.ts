@@ -1,0 +1,116 @@
+// Types for edge-sessions' JavaScript API.
+
+/** JSON values a session can hold. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** A duration: "500ms", "90s", "60m", "2h", "7d"; a bare number means minutes. */
+export type Duration = string | number;
+
+/**
+ * Options: the same names, meanings and defaults as the proxy worker's vars. Each overrides
+ * the env var of the same name. An unknown key or a bad value throws at construction.
+ */
+export interface SessionOptions {
+  /** Comma-separated secrets, each at least 32 bytes, newest first. Required here or in env. */
+  SESSION_SECRET?: string;
+  /** Idle timeout. Default "60m". */
+  SESSION_TIMEOUT?: Duration;
+  /** Absolute lifetime from creation, or "off" (default). */
+  SESSION_ABSOLUTE_TIMEOUT?: Duration;
+  /** Share of the timeout after which an unchanged session's expiry is rewritten. Default 0.1. */
+  SESSION_REFRESH_SHARE?: string | number;
+  /** "implicit" (default), "early", "explicit" or "none". */
+  SESSION_LOCKING?: "implicit" | "early" | "explicit" | "none";
+  /** Lock wait before an error with status 503. Default "10s". */
+  SESSION_LOCK_TIMEOUT?: Duration;
+  /** Lock lease. Default "30s". */
+  SESSION_LOCK_LEASE?: Duration;
+  /** Comma-separated path prefixes that never take the lock. */
+  SESSION_UNLOCKED_PATHS?: string;
+  /** Largest session data in JSON bytes. Default 16384. */
+  SESSION_MAX_BYTES?: string | number;
+  /** Proxy header prefix (unused by the JS API). Default "X-Session-". */
+  SESSION_HEADER_PREFIX?: string;
+  /** Storage operations per sweep run. Default 900. */
+  SESSION_SWEEP_BUDGET?: string | number;
+  /** Keys per sweep page. Default 1000. */
+  SESSION_SWEEP_PAGE?: string | number;
+  /** Default "__Host-session". */
+  SESSION_COOKIE_NAME?: string;
+  /** Default "/". */
+  SESSION_COOKIE_PATH?: string;
+  /** Request header whose value is the cookie path. */
+  SESSION_COOKIE_PATH_HEADER?: string;
+  /** Default: host-only. */
+  SESSION_COOKIE_DOMAIN?: string;
+  /** Default true. */
+  SESSION_COOKIE_SECURE?: boolean | string;
+  /** Default true. */
+  SESSION_COOKIE_HTTPONLY?: boolean | string;
+  /** Default false. */
+  SESSION_COOKIE_PARTITIONED?: boolean | string;
+  /** Default true (Max-Age follows the session); false makes a browser-session cookie. */
+  SESSION_COOKIE_PERSISTENT?: boolean | string;
+  /** "lax" (default), "strict" or "none". */
+  SESSION_COOKIE_SAMESITE?: "lax" | "strict" | "none";
+}
+
+/** Errors from session operations carry an HTTP status and an opaque message for clients. */
+export interface SessionError extends Error {
+  status: number;
+  publicMessage: string;
+}
+
+/** One request's session. */
+export declare class Session {
+  private constructor();
+  readonly id: string;
+  /** True when this request started the session. */
+  readonly isNew: boolean;
+  readonly holdsLock: boolean;
+  get<T extends Json = Json>(key: string): T | undefined;
+  set(key: string, value: Json): this;
+  delete(key: string): boolean;
+  has(key: string): boolean;
+  keys(): string[];
+  toJSON(): { [key: string]: Json };
+  /** New id, same data; the old id stops working at commit. */
+  regenerate(): void;
+  /** Delete the data server-side and expire the cookie at commit. */
+  destroy(): void;
+  /** Explicit locking: take the lock (FIFO) and reload the data under it. */
+  acquire(): Promise<void>;
+  /** Explicit locking: save the changes made so far under the lock, then release it. */
+  release(): Promise<void>;
+}
+
+/** The env bindings the sessions need. */
+export interface SessionEnv {
+  SESSIONS: KVNamespace;
+  SESSION_LOCKS: DurableObjectNamespace;
+  SESSION_SECRET?: string;
+  [name: string]: unknown;
+}
+
+export declare class Sessions {
+  constructor(env: SessionEnv, options?: SessionOptions);
+  load(request: Request): Promise<Session>;
+  commit(session: Session, response: Response, ctx: ExecutionContext): Promise<Response>;
+  abandon(session: Session): Promise<void>;
+  withSession(
+    request: Request,
+    ctx: ExecutionContext,
+    handler: (session: Session) => Response | Promise<Response>,
+  ): Promise<Response>;
+  sweep(): Promise<string>;
+}
+
+/** The Durable Object class; export it from your worker: `export { SessionLock } from "edge-sessions"`. */
+export declare class SessionLock implements DurableObject {
+  constructor(state: DurableObjectState, env: unknown);
+  fetch(request: Request): Promise<Response>;
+  alarm(): Promise<void>;
+}
+
+/** The opaque response for a session error, or null for other errors. */
+export declare function errorResponse(err: unknown): Response | null;

@@ -1,0 +1,198 @@
+//! The Rust library API for workers-rs handlers: the same engine and the same `SessionLock`
+//! object as the proxy, driven from your own `#[event(fetch)]`.
+//!
+//! ```ignore
+//! use edge_sessions::platform::library::Sessions;
+//!
+//! #[event(fetch)]
+//! async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+//!     let sessions = Sessions::from_env(&env)?;           // SESSION_* vars + SESSION_SECRET
+//!     let mut scope = sessions.start(&req)?;              // verifies the cookie, no storage yet
+//!     let session = scope.session().await?;               // loads (and locks) on first use
+//!     let n = session.get("n").and_then(|v| v.as_u64()).unwrap_or(0) + 1;
+//!     session.set("n", n.into());
+//!     scope.commit(Response::ok(format!("visit {n}"))?, &ctx).await // save, Set-Cookie, unlock
+//! }
+//! ```
+//! Your crate must also export the Durable Object class: `pub use edge_sessions::platform::SessionLock;`
+//! is enough, as the class is compiled in with this crate.
+
+use std::rc::Rc;
+
+use worker::{Context, Env, Request, Response};
+
+use super::do_backend::DoBackend;
+use super::{env_config, now_ms};
+use crate::engine::request::RequestSession;
+use crate::engine::session::CookieAction;
+use crate::engine::{cookies, store, Config, Error, LockingMode, Session, Signer};
+
+/// Session settings and storage for a worker; cheap to clone.
+#[derive(Clone)]
+pub struct Sessions {
+    config: Rc<Config>,
+    signer: Rc<Signer>,
+    backend: DoBackend,
+}
+
+impl From<Error> for worker::Error {
+    fn from(e: Error) -> Self {
+        worker::Error::RustError(e.to_string())
+    }
+}
+
+impl Sessions {
+    /// Reads `SESSION_*` vars and the `SESSION_SECRET` secret from `env`.
+    pub fn from_env(env: &Env) -> Result<Self, Error> {
+        let config = env_config::config(env)?;
+        let signer =
+            Signer::from_list(&env_config::string_var(env, "SESSION_SECRET").unwrap_or_default())?;
+        Ok(Self::new(env.clone(), config, signer))
+    }
+
+    /// Uses an explicit config and signer with `env`'s `SESSIONS` and `SESSION_LOCKS` bindings.
+    pub fn new(env: Env, config: Config, signer: Signer) -> Self {
+        let backend = DoBackend::new(env, &config);
+        Sessions {
+            config: Rc::new(config),
+            signer: Rc::new(signer),
+            backend,
+        }
+    }
+
+    /// The settings in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Begins a request's session: verifies the cookie, touches no storage.
+    pub fn start(&self, req: &Request) -> Result<SessionScope, Error> {
+        let cookie_header = req
+            .headers()
+            .get("cookie")
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let presented = cookies::select(
+            cookie_header.split(','),
+            &self.config.cookie.name,
+            &self.signer,
+        );
+        let path = web_sys::Url::new(&req.inner().url())
+            .map(|u| u.pathname())
+            .unwrap_or_else(|_| "/".into());
+        let lock_on_load = self.config.locks_path(&path);
+        let path_header = self
+            .config
+            .cookie
+            .path_header
+            .as_deref()
+            .and_then(|h| req.headers().get(h).ok().flatten());
+        let cookie_path =
+            cookies::cookie_path(&self.config.cookie, path_header.as_deref()).to_owned();
+        Ok(SessionScope {
+            sessions: self.clone(),
+            inner: RequestSession::new(presented, lock_on_load),
+            cookie_path,
+        })
+    }
+
+    /// Runs one expiry sweep with these settings (call it from your `#[event(scheduled)]`).
+    pub async fn sweep(&self) -> Result<String, Error> {
+        super::sweep_job::sweep_with(&self.backend, &self.config).await
+    }
+
+    /// The opaque response for a session error: fixed status and body.
+    pub fn error_response(e: &Error) -> worker::Result<Response> {
+        let mut r = Response::error(e.public_message(), e.status())?;
+        r.headers_mut().set("cache-control", "no-store")?;
+        Ok(r)
+    }
+}
+
+/// One request's session.
+pub struct SessionScope {
+    sessions: Sessions,
+    inner: RequestSession,
+    cookie_path: String,
+}
+
+impl SessionScope {
+    /// The session, loaded (and locked, for implicit/early locking) on first use.
+    pub async fn session(&mut self) -> Result<&mut Session, Error> {
+        self.inner.load(&self.sessions.backend, now_ms()).await
+    }
+
+    /// Explicit locking: take the lock (FIFO, up to `SESSION_LOCK_TIMEOUT`) and reload under it.
+    pub async fn acquire_lock(&mut self) -> Result<(), Error> {
+        if self.sessions.config.locking == LockingMode::None {
+            return Err(Error::Config(
+                "acquire_lock needs SESSION_LOCKING explicit, implicit or early".into(),
+            ));
+        }
+        self.inner.acquire(&self.sessions.backend, now_ms()).await
+    }
+
+    /// Explicit locking: save the changes made so far under the lock, then release it.
+    pub async fn release_lock(&mut self) -> Result<(), Error> {
+        self.inner
+            .release(&self.sessions.backend, &self.sessions.config, now_ms())
+            .await
+    }
+
+    /// The session if it is already loaded.
+    pub fn loaded(&mut self) -> Option<&mut Session> {
+        self.inner.loaded()
+    }
+
+    /// Whether this request holds the lock.
+    pub fn holds_lock(&self) -> bool {
+        self.inner.holds_lock()
+    }
+
+    /// Saves what changed, adds the Set-Cookie (with `Cache-Control: private, no-store` and
+    /// `Vary: Cookie`) and releases the lock; a read-only request's lock is released through
+    /// `ctx.wait_until`, off the response path.
+    pub async fn commit(self, mut resp: Response, ctx: &Context) -> Result<Response, Error> {
+        let SessionScope {
+            sessions,
+            inner,
+            cookie_path,
+        } = self;
+        let (action, still_held) = inner
+            .finish(
+                &sessions.backend,
+                &sessions.config,
+                &sessions.signer,
+                now_ms(),
+            )
+            .await?;
+        if still_held.is_some() {
+            let backend = sessions.backend.clone();
+            ctx.wait_until(async move { store::abandon(&backend, still_held).await });
+        }
+        let cfg = &sessions.config.cookie;
+        let set_cookie = match action {
+            CookieAction::Keep => None,
+            CookieAction::Set { value, max_age } => {
+                Some(cookies::session_cookie(cfg, value, max_age, &cookie_path))
+            }
+            CookieAction::Remove => Some(cookies::removal_cookie(cfg, &cookie_path)),
+        };
+        let js = |e: worker::Error| Error::Backend(e.to_string());
+        let headers = resp.headers_mut();
+        if let Some(c) = set_cookie {
+            headers.append("set-cookie", &c).map_err(js)?;
+            headers
+                .set("cache-control", "private, no-store")
+                .map_err(js)?;
+            headers.append("vary", "Cookie").map_err(js)?;
+        }
+        Ok(resp)
+    }
+
+    /// Ends the request without saving (the handler failed), releasing the lock.
+    pub async fn abandon(self) {
+        self.inner.abandon(&self.sessions.backend).await
+    }
+}

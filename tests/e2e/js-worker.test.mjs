@@ -1,0 +1,173 @@
+// End-to-end tests of the JavaScript package through the example JS worker
+// (examples/js-worker), bundled by wrangler as a user's worker would be, on real workerd with
+// real KV and Durable Objects.
+import { test, describe, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { rmSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Miniflare } from "miniflare";
+import { SECRET, sign, sessionCookie, idOf, kvSessionKeys, eventually } from "./harness.mjs";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const NAME = "__Host-session";
+const cookie = (value) => ({ headers: { cookie: `${NAME}=${value}` } });
+
+/** Bundles a worker with `wrangler deploy --dry-run`, the way it would be uploaded, into a
+ * git-ignored dist/ next to its config (workerd wants modules below the working directory). */
+function bundle(config) {
+  const out = path.join(root, path.dirname(config), "dist");
+  rmSync(out, { recursive: true, force: true });
+  execFileSync(path.join(root, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "-c", config, "--outdir", out], {
+    cwd: root,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    stdio: "pipe",
+  });
+  return out;
+}
+
+async function start(dir, bindings = {}) {
+  const mf = new Miniflare({
+    rootPath: dir,
+    scriptPath: "index.js",
+    modules: true,
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
+    compatibilityDate: "2025-11-01",
+    kvNamespaces: ["SESSIONS"],
+    durableObjects: { SESSION_LOCKS: { className: "SessionLock", useSQLite: true } },
+    bindings: { SESSION_SECRET: SECRET, ...bindings },
+    kvPersist: false,
+    durableObjectsPersist: false,
+  });
+  await mf.ready;
+  return {
+    mf,
+    kv: await mf.getKVNamespace("SESSIONS"),
+    fetch: (p, init = {}) => mf.dispatchFetch("https://app.example" + p, init),
+    scheduled: async () => (await mf.getWorker()).scheduled({ cron: "*/5 * * * *" }),
+  };
+}
+
+describe("JavaScript package via the example worker", () => {
+  let dir, w;
+  before(async () => {
+    dir = bundle("examples/js-worker/wrangler.toml");
+    w = await start(dir);
+  });
+  after(async () => {
+    await w?.mf.dispose();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function fresh() {
+    const r = await w.fetch("/count");
+    assert.equal(r.status, 200);
+    const body = await r.json();
+    assert.equal(body.count, 1);
+    assert.equal(body.isNew, true);
+    return sessionCookie(r).value;
+  }
+
+  test("cookie issued with safe attributes; the session persists", async () => {
+    const r = await w.fetch("/count");
+    const c = sessionCookie(r);
+    for (const attr of ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"]) assert.ok(c.raw.includes(attr), c.raw);
+    assert.match(r.headers.get("cache-control"), /private/);
+    await r.arrayBuffer();
+    const r2 = await w.fetch("/count", cookie(c.value));
+    assert.deepEqual(await r2.json(), { count: 2, isNew: false });
+  });
+
+  test("forged and unknown ids are replaced (fixation rejection)", async () => {
+    const unknown = sign("Q".repeat(32));
+    for (const v of [unknown, "Q".repeat(32), `${"Q".repeat(32)}.${"A".repeat(43)}`]) {
+      const r = await w.fetch("/whoami", cookie(v));
+      const body = await r.json();
+      assert.equal(body.isNew, true);
+      const c = sessionCookie(r);
+      assert.notEqual(idOf(c.value), "Q".repeat(32));
+    }
+  });
+
+  test("regenerate on login: data carried, old id dead; destroy on logout", async () => {
+    const old = await fresh();
+    const login = await w.fetch("/login?user=ann", cookie(old));
+    await login.arrayBuffer();
+    const now = sessionCookie(login).value;
+    assert.notEqual(idOf(now), idOf(old));
+    assert.deepEqual((await (await w.fetch("/whoami", cookie(now))).json()).data, { count: 1, user: "ann" });
+    assert.equal((await (await w.fetch("/whoami", cookie(old))).json()).isNew, true);
+    const logout = await w.fetch("/logout", cookie(now));
+    await logout.arrayBuffer();
+    assert.match(sessionCookie(logout).raw, /Max-Age=0/);
+    assert.equal((await (await w.fetch("/whoami", cookie(now))).json()).isNew, true);
+  });
+
+  test("50 concurrent increments (implicit locking) give exactly 50", async () => {
+    const v = await fresh();
+    const rs = await Promise.all(Array.from({ length: 49 }, () => w.fetch("/count", cookie(v))));
+    for (const r of rs) assert.equal(r.status, 200), await r.arrayBuffer();
+    assert.equal((await (await w.fetch("/whoami", cookie(v))).json()).data.count, 50);
+  });
+
+  test("explicit lock API: 50 concurrent acquire/increment/release give exactly 50", async () => {
+    const first = await w.fetch("/explicit");
+    assert.deepEqual(await first.json(), { count: 1 });
+    const v = sessionCookie(first).value;
+    const rs = await Promise.all(Array.from({ length: 49 }, () => w.fetch("/explicit", cookie(v))));
+    for (const r of rs) assert.equal(r.status, 200), await r.arrayBuffer();
+    assert.equal((await (await w.fetch("/whoami", cookie(v))).json()).data.count, 50);
+  });
+
+  test("the sweep runs from the scheduled handler", async () => {
+    const live = await fresh();
+    await eventually(async () => (await w.kv.get(`session:${idOf(live)}`)) !== null);
+    const dead = Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString("base64url");
+    await w.kv.put(`session:${dead}`, "{}", { metadata: { exp: Date.now() - 1000, ver: 1 }, expirationTtl: 3600 });
+    await w.scheduled();
+    const keys = (await kvSessionKeys(w.kv)).map((k) => k.name);
+    assert.ok(!keys.includes(`session:${dead}`));
+    assert.ok(keys.includes(`session:${idOf(live)}`));
+  });
+});
+
+describe("JavaScript options", () => {
+  let dir, w;
+  before(async () => {
+    dir = bundle("tests/e2e/js-options/wrangler.toml");
+    w = await start(dir);
+  });
+  after(async () => {
+    await w?.mf.dispose();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const check = async (options) => {
+    const r = await w.fetch("/", { method: "POST", body: JSON.stringify(options) });
+    return { status: r.status, text: await r.text() };
+  };
+
+  test("good options construct", async () => {
+    assert.deepEqual(await check({ SESSION_TIMEOUT: "30m", SESSION_LOCKING: "explicit", SESSION_COOKIE_SECURE: true }), {
+      status: 200,
+      text: "ok",
+    });
+  });
+
+  test("bad options give the documented error", async () => {
+    const cases = [
+      [{ SESSION_TIMEOUT: "abc" }, 'SESSION_TIMEOUT must be a duration like 60m or 90s, got "abc"'],
+      [{ SESSION_LOCKING: "sometimes" }, "SESSION_LOCKING must be implicit, early, explicit or none"],
+      [{ SESSION_TIMEOUT_MINUTES: 5 }, "unknown option SESSION_TIMEOUT_MINUTES"],
+      [{ SESSION_SECRET: "short" }, "each secret must be at least 32"],
+      [{ SESSION_COOKIE_DOMAIN: "example.com" }, "__Host- prefix"],
+    ];
+    for (const [options, message] of cases) {
+      const { status, text } = await check(options);
+      assert.equal(status, 400, JSON.stringify(options));
+      assert.ok(text.includes(message), `${text} should contain ${message}`);
+      assert.ok(text.startsWith("Error: "), text);
+    }
+  });
+});
