@@ -261,7 +261,8 @@ impl ScopeCore {
     pub fn abandon(&self) -> Promise {
         let cell = self.cell.clone();
         future_to_promise(async move {
-            if let Some(scope) = cell.borrow_mut().take() {
+            let scope = cell.borrow_mut().take();
+            if let Some(scope) = scope {
                 scope.abandon().await;
             }
             Ok(JsValue::UNDEFINED)
