@@ -16,3 +16,5 @@ size() { echo "build: $1 $(wc -c <"$1") bytes, $(gzip -9c "$1" | wc -c) bytes gz
 size build/index_bg.wasm
 "$CARGO_BIN/worker-build" --release --no-panic-recovery --out-dir js/dist --features js
 size js/dist/worker/index.wasm
+(cd examples/rust-worker && "$CARGO_BIN/worker-build" --release)
+size examples/rust-worker/build/index_bg.wasm

@@ -6,12 +6,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export WRANGLER_SEND_METRICS=false
 scripts/setup.sh
-echo "== cargo fmt --check"; cargo fmt --check
+echo "== cargo fmt --check"; cargo fmt --all --check
 echo "== cargo clippy (native)"; cargo clippy --all-targets -- -D warnings
-echo "== cargo clippy (wasm32)"; cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
+echo "== cargo clippy (wasm32)"
+cargo clippy --target wasm32-unknown-unknown --lib --features proxy,js -- -D warnings
+cargo clippy --target wasm32-unknown-unknown -p edge-sessions-rust-example -- -D warnings
 echo "== cargo test"; cargo test
-echo "== build"; scripts/build.sh
-echo "== end-to-end (workerd)"; node --test --test-concurrency=1 tests/e2e/
+echo "== build (proxy, js package, Rust example)"; scripts/build.sh
+echo "== tsc --noEmit (example JS worker against js/index.d.ts)"; npx tsc -p examples/js-worker/tsconfig.json
+echo "== end-to-end (workerd: proxy, JS package, Rust library)"; node --test --test-concurrency=1 tests/e2e/
 echo "== wrangler deploy --dry-run"
 out=$(mktemp -d)
 npx wrangler deploy --dry-run --outdir "$out" | grep -E 'Total Upload|dry-run'

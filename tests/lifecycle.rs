@@ -5,6 +5,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use edge_sessions::memory::{MemoryBackend, SleepFuture};
+use edge_sessions::request::RequestSession;
 use edge_sessions::session::CookieAction;
 use edge_sessions::signing::Verified;
 use edge_sessions::store::{self, Backend};
@@ -231,4 +232,110 @@ async fn explicit_locking_acquire_and_release() {
     }
     local.await;
     assert_eq!(*order.borrow(), vec!["first released", "second acquired"]);
+}
+
+/// Counts backend calls, to prove laziness.
+struct Counting {
+    inner: Rc<MemoryBackend>,
+    calls: RefCell<usize>,
+}
+
+impl Backend for Counting {
+    async fn begin(
+        &self,
+        id: &SessionId,
+        lock: bool,
+    ) -> Result<edge_sessions::store::Begun, Error> {
+        *self.calls.borrow_mut() += 1;
+        self.inner.begin(id, lock).await
+    }
+    async fn apply(
+        &self,
+        id: &SessionId,
+        change: &edge_sessions::record::Change,
+        lease: Option<&edge_sessions::Lease>,
+        release: bool,
+    ) -> Result<(), Error> {
+        *self.calls.borrow_mut() += 1;
+        self.inner.apply(id, change, lease, release).await
+    }
+    async fn release(&self, id: &SessionId, lease: &edge_sessions::Lease) -> Result<(), Error> {
+        *self.calls.borrow_mut() += 1;
+        self.inner.release(id, lease).await
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_untouched_session_costs_no_storage_and_keeps_the_cookie() {
+    let cfg = Config::default();
+    let signer = Signer::from_list(SECRET).unwrap();
+    let b = backend(&cfg);
+    let v = create(&b, &cfg, &signer, json!({"a": 1})).await;
+    let counting = Counting {
+        inner: b.clone(),
+        calls: RefCell::new(0),
+    };
+    let rs = RequestSession::new(Some(v), true);
+    let (action, held) = rs.finish(&counting, &cfg, &signer, now()).await.unwrap();
+    assert_eq!(action, CookieAction::Keep);
+    assert!(held.is_none());
+    assert_eq!(*counting.calls.borrow(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn explicit_release_saves_under_the_lock() {
+    let cfg = Config {
+        locking: edge_sessions::LockingMode::Explicit,
+        ..Config::default()
+    };
+    let signer = Signer::from_list(SECRET).unwrap();
+    let b = backend(&cfg);
+    let v = create(&b, &cfg, &signer, json!({"n": 0})).await;
+    let local = tokio::task::LocalSet::new();
+    for i in 0..20u64 {
+        let (b, v, cfg, signer) = (b.clone(), v.clone(), cfg.clone(), signer.clone());
+        local.spawn_local(async move {
+            let mut rs = RequestSession::new(Some(v), false);
+            rs.acquire(&*b, now()).await.unwrap();
+            assert!(rs.holds_lock());
+            let s = rs.load(&*b, now()).await.unwrap();
+            let n = s.get("n").unwrap().as_u64().unwrap();
+            sleep(Duration::from_millis(i % 3)).await;
+            s.set("n", json!(n + 1));
+            rs.release(&*b, &cfg, now()).await.unwrap();
+            assert!(!rs.holds_lock());
+            // nothing left to save: the release flushed it
+            let (_, held) = rs.finish(&*b, &cfg, &signer, now()).await.unwrap();
+            assert!(held.is_none());
+        });
+    }
+    local.await;
+    assert_eq!(b.stored(&v.id).unwrap().data["n"], json!(20));
+}
+
+#[tokio::test(start_paused = true)]
+async fn acquire_keeps_earlier_edits_on_top_of_the_fresh_record() {
+    let cfg = Config::default();
+    let signer = Signer::from_list(SECRET).unwrap();
+    let b = backend(&cfg);
+    let v = create(&b, &cfg, &signer, json!({"a": 1, "b": 1})).await;
+    let mut rs = RequestSession::new(Some(v.clone()), false);
+    rs.load(&*b, now()).await.unwrap().set("a", json!(2));
+    // someone else changes b meanwhile
+    let mut other = store::open(&*b, Some(v.clone()), true, now())
+        .await
+        .unwrap();
+    other.session.set("b", json!(9));
+    store::commit(&*b, other, &cfg, &signer, now())
+        .await
+        .unwrap();
+    rs.acquire(&*b, now()).await.unwrap();
+    let s = rs.loaded().unwrap();
+    assert_eq!(s.get("a"), Some(&json!(2)));
+    assert_eq!(s.get("b"), Some(&json!(9)));
+    rs.finish(&*b, &cfg, &signer, now()).await.unwrap();
+    assert_eq!(
+        b.stored(&v.id).unwrap().data,
+        json!({"a": 2, "b": 9}).as_object().unwrap().clone()
+    );
 }

@@ -5,20 +5,22 @@ import { createHmac } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const SECRET = "test-secret-0123456789abcdef-0123456789";
 export const BASE = "https://app.example";
 
-export async function startWorker(originUrl, vars = {}) {
+/** Serves a built worker module (its .wasm as CompiledWasm) on workerd with fresh local KV
+ * and a SQLite-backed SessionLock namespace. `scriptPath` is relative to the repository. */
+export async function startModule(scriptPath, bindings = {}) {
   const mf = new Miniflare({
     rootPath: root,
-    scriptPath: "build/index.js",
+    scriptPath,
     modules: true,
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
     compatibilityDate: "2025-11-01",
     kvNamespaces: ["SESSIONS"],
     durableObjects: { SESSION_LOCKS: { className: "SessionLock", useSQLite: true } },
-    bindings: { SESSION_SECRET: SECRET, ORIGIN: originUrl, ...vars },
+    bindings: { SESSION_SECRET: SECRET, ...bindings },
     kvPersist: false,
     durableObjectsPersist: false,
   });
@@ -31,6 +33,11 @@ export async function startWorker(originUrl, vars = {}) {
     scheduled: async () => (await mf.getWorker()).scheduled({ cron: "*/5 * * * *" }),
     dispose: () => mf.dispose(),
   };
+}
+
+/** The proxy worker (build/) in front of `originUrl`. */
+export function startWorker(originUrl, vars = {}) {
+  return startModule("build/index.js", { ORIGIN: originUrl, ...vars });
 }
 
 /** Signs an id the way the worker does, to build validly signed but unknown ids. */

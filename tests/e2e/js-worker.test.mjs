@@ -6,11 +6,8 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { Miniflare } from "miniflare";
-import { SECRET, sign, sessionCookie, idOf, kvSessionKeys, eventually } from "./harness.mjs";
+import { root, startModule, sign, sessionCookie, idOf, kvSessionKeys, eventually } from "./harness.mjs";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const NAME = "__Host-session";
 const cookie = (value) => ({ headers: { cookie: `${NAME}=${value}` } });
 
@@ -27,27 +24,7 @@ function bundle(config) {
   return out;
 }
 
-async function start(dir, bindings = {}) {
-  const mf = new Miniflare({
-    rootPath: dir,
-    scriptPath: "index.js",
-    modules: true,
-    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
-    compatibilityDate: "2025-11-01",
-    kvNamespaces: ["SESSIONS"],
-    durableObjects: { SESSION_LOCKS: { className: "SessionLock", useSQLite: true } },
-    bindings: { SESSION_SECRET: SECRET, ...bindings },
-    kvPersist: false,
-    durableObjectsPersist: false,
-  });
-  await mf.ready;
-  return {
-    mf,
-    kv: await mf.getKVNamespace("SESSIONS"),
-    fetch: (p, init = {}) => mf.dispatchFetch("https://app.example" + p, init),
-    scheduled: async () => (await mf.getWorker()).scheduled({ cron: "*/5 * * * *" }),
-  };
-}
+const start = (dir) => startModule(path.relative(root, path.join(dir, "index.js")));
 
 describe("JavaScript package via the example worker", () => {
   let dir, w;
@@ -56,7 +33,7 @@ describe("JavaScript package via the example worker", () => {
     w = await start(dir);
   });
   after(async () => {
-    await w?.mf.dispose();
+    await w?.dispose();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -139,7 +116,7 @@ describe("JavaScript options", () => {
     w = await start(dir);
   });
   after(async () => {
-    await w?.mf.dispose();
+    await w?.dispose();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
