@@ -15,6 +15,10 @@ const json = (body: unknown, status = 200) =>
 export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
     const url = new URL(request.url);
+    if (url.pathname === "/health") {
+      // health checks and static assets need no session: don't load one
+      return json({ ok: true });
+    }
 
     if (url.pathname === "/explicit") {
       // CherryPy's explicit locking: the handler decides when to hold the lock.
