@@ -4,13 +4,13 @@
 //   cost of compiling and instantiating the wasm module (a cold start's share), in V8.
 // Usage: node bench/js-bench.mjs [requestsPerRound=1000] [rounds=4] [clients=8]
 // Needs scripts/build.sh first.
-import http from "node:http";
 import { execFileSync } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
+import { agent, compare, fmt, get, median } from "./lib.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const [perRound = 1000, rounds = 4, clients = 8] = process.argv.slice(2).map(Number);
@@ -34,57 +34,16 @@ const mf = new Miniflare({
   bindings: { SESSION_SECRET: "bench-secret-0123456789abcdef-0123456789" },
 });
 const base = (await mf.ready).href.replace(/\/$/, "");
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-function get(url, cookie) {
-  return new Promise((resolve, reject) => {
-    const t0 = process.hrtime.bigint();
-    http
-      .get(url, { agent, headers: cookie ? { cookie } : {} }, (res) => {
-        const setCookie = res.headers["set-cookie"] || [];
-        res.resume();
-        res.on("end", () => resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, status: res.statusCode, setCookie }));
-      })
-      .on("error", reject);
-  });
-}
 
 const cookies = [];
 for (let i = 0; i < clients; i++) {
   const r = await get(base + "/count"); // stores {count: 1}
   cookies.push(r.setCookie[0].split(";")[0]);
 }
-
-async function round(route, useCookies, n) {
-  const lat = [];
-  let next = 0;
-  const t0 = Date.now();
-  await Promise.all(
-    Array.from({ length: clients }, async (_, c) => {
-      while (next < n) {
-        next++;
-        const r = await get(base + route, useCookies ? cookies[c] : undefined);
-        if (r.status !== 200) throw new Error(`status ${r.status} on ${route}`);
-        lat.push(r.ms);
-      }
-    })
-  );
-  return { lat, secs: (Date.now() - t0) / 1000 };
-}
-const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
-const median = (xs) => pct(xs, 50);
-
-await round("/health", false, 200);
-await round("/whoami", true, 200);
-const A = { p50: [], p99: [], rps: [] };
-const B = { p50: [], p99: [], rps: [] };
-for (let i = 0; i < rounds; i++) {
-  for (const [route, useCookies, acc] of [["/health", false, A], ["/whoami", true, B]]) {
-    const { lat, secs } = await round(route, useCookies, perRound);
-    acc.p50.push(pct(lat, 50));
-    acc.p99.push(pct(lat, 99));
-    acc.rps.push(lat.length / secs);
-  }
-}
+const { a: A, b: B } = await compare(clients, perRound, rounds, {
+  a: () => [base + "/health"],
+  b: (c) => [base + "/whoami", cookies[c]],
+});
 await mf.dispose();
 agent.destroy();
 
@@ -114,10 +73,9 @@ for (let i = 0; i < 15; i++) {
   instantiate.push(t2 - t1);
 }
 
-const f = (x) => x.toFixed(2);
 console.log(`machine: ${os.cpus().length} x ${os.cpus()[0].model}, node ${process.version}`);
 console.log(`load: ${clients} concurrent clients, ${rounds} alternating rounds of ${perRound} requests each`);
-console.log(`without sessions (/health) p50 ${f(median(A.p50))} ms  p99 ${f(median(A.p99))} ms  ${median(A.rps).toFixed(0)} req/s`);
-console.log(`with a session   (/whoami) p50 ${f(median(B.p50))} ms  p99 ${f(median(B.p99))} ms  ${median(B.rps).toFixed(0)} req/s`);
-console.log(`ratio with/without: p50 ${f(median(B.p50) / median(A.p50))}  throughput ${f(median(B.rps) / median(A.rps))}`);
-console.log(`wasm ${bytes.length} bytes: compile median ${f(median(compile))} ms, instantiate median ${f(median(instantiate))} ms (15 runs)`);
+console.log(`without sessions (/health) p50 ${fmt(A.p50)} ms  p99 ${fmt(A.p99)} ms  ${A.rps.toFixed(0)} req/s`);
+console.log(`with a session   (/whoami) p50 ${fmt(B.p50)} ms  p99 ${fmt(B.p99)} ms  ${B.rps.toFixed(0)} req/s`);
+console.log(`ratio with/without: p50 ${fmt(B.p50 / A.p50)}  throughput ${fmt(B.rps / A.rps)}`);
+console.log(`wasm ${bytes.length} bytes: compile median ${fmt(median(compile))} ms, instantiate median ${fmt(median(instantiate))} ms (15 runs)`);

@@ -13,6 +13,7 @@ use cookie::{Cookie, Expiration};
 use time::OffsetDateTime;
 
 use super::config::{CookieConfig, SameSite, MAX_COOKIE_AGE};
+use super::session::CookieAction;
 use super::signing::{Signer, Verified};
 
 /// Most same-name cookies whose signatures are checked per request.
@@ -109,6 +110,15 @@ pub fn removal_cookie(cfg: &CookieConfig, path: &str) -> String {
         .expires(Expiration::DateTime(OffsetDateTime::UNIX_EPOCH))
         .build()
         .to_string()
+}
+
+/// The Set-Cookie value a commit's [`CookieAction`] calls for, if any.
+pub fn for_action(cfg: &CookieConfig, action: CookieAction, path: &str) -> Option<String> {
+    match action {
+        CookieAction::Keep => None,
+        CookieAction::Set { value, max_age } => Some(session_cookie(cfg, value, max_age, path)),
+        CookieAction::Remove => Some(removal_cookie(cfg, path)),
+    }
 }
 
 /// True if a Set-Cookie value (from an origin) would set the cookie `name`; used to drop an

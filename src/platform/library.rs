@@ -22,9 +22,8 @@ use std::rc::Rc;
 use worker::{Context, Env, Request, Response};
 
 use super::do_backend::DoBackend;
-use super::{env_config, now_ms};
+use super::{add_session_headers, env_config, now_ms};
 use crate::engine::request::RequestSession;
-use crate::engine::session::CookieAction;
 use crate::engine::{cookies, store, Config, Error, LockingMode, Session, Signer};
 
 /// Session settings and storage for a worker; cheap to clone.
@@ -104,9 +103,7 @@ impl Sessions {
 
     /// The opaque response for a session error: fixed status and body.
     pub fn error_response(e: &Error) -> worker::Result<Response> {
-        let mut r = Response::error(e.public_message(), e.status())?;
-        r.headers_mut().set("cache-control", "no-store")?;
-        Ok(r)
+        super::error_response(e)
     }
 }
 
@@ -171,23 +168,8 @@ impl SessionScope {
             let backend = sessions.backend.clone();
             ctx.wait_until(async move { store::abandon(&backend, still_held).await });
         }
-        let cfg = &sessions.config.cookie;
-        let set_cookie = match action {
-            CookieAction::Keep => None,
-            CookieAction::Set { value, max_age } => {
-                Some(cookies::session_cookie(cfg, value, max_age, &cookie_path))
-            }
-            CookieAction::Remove => Some(cookies::removal_cookie(cfg, &cookie_path)),
-        };
-        let js = |e: worker::Error| Error::Backend(e.to_string());
-        let headers = resp.headers_mut();
-        if let Some(c) = set_cookie {
-            headers.append("set-cookie", &c).map_err(js)?;
-            headers
-                .set("cache-control", "private, no-store")
-                .map_err(js)?;
-            headers.append("vary", "Cookie").map_err(js)?;
-        }
+        let set_cookie = cookies::for_action(&sessions.config.cookie, action, &cookie_path);
+        add_session_headers(resp.headers_mut(), set_cookie.as_deref())?;
         Ok(resp)
     }
 

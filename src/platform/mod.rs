@@ -15,6 +15,38 @@ pub mod sweep_job;
 
 pub use lock_object::SessionLock;
 
+use crate::engine::Error;
+
+/// The response for a session error: fixed status and opaque body, details only in the log.
+pub fn error_response(e: &Error) -> worker::Result<worker::Response> {
+    match e {
+        Error::Config(m) => worker::console_error!("sessions misconfigured: {m}"),
+        Error::LockTimeout | Error::LeaseLost | Error::Gone => {
+            worker::console_warn!("sessions: {e}")
+        }
+        _ => worker::console_error!("sessions: {e}"),
+    }
+    let mut r = worker::Response::error(e.public_message(), e.status())?;
+    r.headers_mut().set("cache-control", "no-store")?;
+    Ok(r)
+}
+
+/// Adds a commit's Set-Cookie to `headers`, with `Cache-Control: private, no-store` so no
+/// shared cache stores it, and `Vary: Cookie` since the response depends on the session.
+pub fn add_session_headers(
+    headers: &worker::Headers,
+    set_cookie: Option<&str>,
+) -> Result<(), Error> {
+    let js = |e: worker::Error| Error::Backend(e.to_string());
+    if let Some(c) = set_cookie {
+        headers.append("set-cookie", c).map_err(js)?;
+        headers
+            .set("cache-control", "private, no-store")
+            .map_err(js)?;
+    }
+    headers.append("vary", "Cookie").map_err(js)
+}
+
 /// Wall-clock time in Unix milliseconds.
 pub fn now_ms() -> u64 {
     worker::Date::now().as_millis()

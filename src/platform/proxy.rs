@@ -16,9 +16,8 @@ use worker::{
 
 use super::do_backend::DoBackend;
 use super::env_config::{self, Settings};
-use super::now_ms;
+use super::{add_session_headers, error_response, now_ms};
 use crate::engine::cookies;
-use crate::engine::session::CookieAction;
 use crate::engine::store::{self, Opened};
 use crate::engine::{Error, Session};
 
@@ -26,26 +25,12 @@ use crate::engine::{Error, Session};
 pub async fn handle(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     let settings = match env_config::settings(&env) {
         Ok(s) => s,
-        Err(e) => return public_error(&e),
+        Err(e) => return error_response(&e),
     };
     match proxy(req, env, &ctx, &settings).await {
         Ok(r) => Ok(r),
-        Err(e) => public_error(&e),
+        Err(e) => error_response(&e),
     }
-}
-
-/// An opaque error response: fixed status and body, details only in the log.
-fn public_error(e: &Error) -> worker::Result<Response> {
-    match e {
-        Error::Config(m) => worker::console_error!("session proxy misconfigured: {m}"),
-        Error::LockTimeout | Error::LeaseLost | Error::Gone => {
-            worker::console_warn!("session proxy: {e}")
-        }
-        _ => worker::console_error!("session proxy: {e}"),
-    }
-    let mut r = Response::error(e.public_message(), e.status())?;
-    r.headers_mut().set("cache-control", "no-store")?;
-    Ok(r)
 }
 
 fn js_err(e: worker::Error) -> Error {
@@ -90,23 +75,8 @@ async fn proxy(req: Request, env: Env, ctx: &Context, s: &Settings) -> Result<Re
         let backend = backend.clone();
         ctx.wait_until(async move { store::abandon(&backend, still_held).await });
     }
-    let set_cookie = match action {
-        CookieAction::Keep => None,
-        CookieAction::Set { value, max_age } => Some(cookies::session_cookie(
-            &cfg.cookie,
-            value,
-            max_age,
-            &cookie_path,
-        )),
-        CookieAction::Remove => Some(cookies::removal_cookie(&cfg.cookie, &cookie_path)),
-    };
-    if let Some(c) = set_cookie {
-        out_headers.append("set-cookie", &c).map_err(js_err)?;
-        out_headers
-            .set("cache-control", "private, no-store")
-            .map_err(js_err)?;
-    }
-    out_headers.append("vary", "Cookie").map_err(js_err)?;
+    let set_cookie = cookies::for_action(&cfg.cookie, action, &cookie_path);
+    add_session_headers(&out_headers, set_cookie.as_deref())?;
     let status = origin_resp.status_code();
     let body = match origin_resp.body() {
         ResponseBody::Stream(s) => ResponseBody::Stream(s.clone()),
