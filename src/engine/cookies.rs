@@ -130,13 +130,26 @@ pub fn sets_cookie_named(set_cookie: &str, name: &str) -> bool {
 }
 
 /// The Cookie header to forward upstream: every pair except `name`'s, so the origin never
-/// sees (or can log) the session cookie. Returns `None` when nothing is left.
+/// sees (or can log) the session cookie. Other pairs are passed on byte for byte, commas in
+/// their values included; a session pair that follows a comma (several Cookie headers joined
+/// by ", ") is removed too. Returns `None` when nothing is left.
 pub fn strip_cookie(header: &str, name: &str) -> Option<String> {
-    let kept: Vec<&str> = header
-        .split(';')
-        .map(str::trim)
-        .filter(|p| !p.is_empty() && p.split('=').next().map(str::trim) != Some(name))
-        .collect();
+    let is_ours = |pair: &str| pair.split('=').next().map(str::trim) == Some(name);
+    let mut kept: Vec<String> = Vec::new();
+    for pair in header.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+        if is_ours(pair) {
+            continue;
+        }
+        if pair.contains(',') && pair.split(',').any(is_ours) {
+            let rest: Vec<&str> = pair.split(',').filter(|p| !is_ours(p)).collect();
+            let rest = rest.join(",");
+            if !rest.trim().is_empty() {
+                kept.push(rest.trim().to_owned());
+            }
+            continue;
+        }
+        kept.push(pair.to_owned());
+    }
     (!kept.is_empty()).then(|| kept.join("; "))
 }
 

@@ -115,8 +115,7 @@ async fn forward(
         }
         headers.append(&k, &v).map_err(js_err)?;
     }
-    if let Some(c) = cookies::strip_cookie(&cookie_header.replace(',', ";"), &s.config.cookie.name)
-    {
+    if let Some(c) = cookies::strip_cookie(cookie_header, &s.config.cookie.name) {
         headers.set("cookie", &c).map_err(js_err)?;
     }
     headers

@@ -1,6 +1,8 @@
 // A real HTTP origin for the end-to-end tests, speaking the proxy header protocol.
 // Routes (query parameters in brackets):
 //   /echo                    report the request headers it received, change nothing
+//   /echo-body               report the method and body it received (status 201)
+//   /redirect                a 303 to /elsewhere
 //   /incr[?key=count&delay=ms] read the counter from X-Session-Data, write back counter+1
 //   /set?k=v[&delay=ms]      set keys (values are strings)
 //   /regenerate[?k=v]        X-Session-Action: regenerate (plus optional sets)
@@ -28,6 +30,16 @@ export async function startOrigin({ cookieName = "__Host-session" } = {}) {
     switch (url.pathname) {
       case "/echo":
         break;
+      case "/echo-body": {
+        const chunks = [];
+        for await (const c of req) chunks.push(c);
+        const body = Buffer.concat(chunks).toString("utf8");
+        res.writeHead(201, headers).end(JSON.stringify({ method: req.method, body }));
+        return;
+      }
+      case "/redirect":
+        res.writeHead(303, { location: "/elsewhere" }).end();
+        return;
       case "/incr": {
         const key = q.key || "count";
         headers["X-Session-Update"] = b64({ [key]: ((data && data[key]) || 0) + 1 });

@@ -66,6 +66,19 @@ describe("proxy with default settings", () => {
     assert.equal(body.headers.cookie, "theme=dark; lang=en");
   });
 
+  test("bodies, methods, statuses and redirects pass through unchanged", async () => {
+    const value = await newSession();
+    const big = "x".repeat(200_000);
+    const res = await w.fetch("/echo-body", { method: "POST", body: big, ...cookieHeader(value) });
+    assert.equal(res.status, 201);
+    assert.deepEqual(await res.json(), { method: "POST", body: big });
+    const redirect = await w.fetch("/redirect", cookieHeader(value));
+    assert.equal(redirect.status, 303);
+    assert.equal(redirect.headers.get("location"), "/elsewhere");
+    const cookies = await (await w.fetch("/echo", { headers: { cookie: `pref=a,b; ${NAME}=${value}` } })).json();
+    assert.equal(cookies.headers.cookie, "pref=a,b");
+  });
+
   test("forged, unsigned, tampered, unknown and malformed ids each get a fresh session", async () => {
     const real = await newSession({ secret: "s3cr3t" });
     const id = idOf(real);
