@@ -11,7 +11,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use worker::{
     Context, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect, Response,
-    ResponseBody,
 };
 
 use super::do_backend::DoBackend;
@@ -78,11 +77,8 @@ async fn proxy(req: Request, env: Env, ctx: &Context, s: &Settings) -> Result<Re
     let set_cookie = cookies::for_action(&cfg.cookie, action, &cookie_path);
     add_session_headers(&out_headers, set_cookie.as_deref())?;
     let status = origin_resp.status_code();
-    let body = match origin_resp.body() {
-        ResponseBody::Stream(s) => ResponseBody::Stream(s.clone()),
-        other => other.clone(),
-    };
-    Ok(Response::from_body(body)
+    // the body stream is handed on, not read: the origin's body streams to the client
+    Ok(Response::from_body(origin_resp.body().clone())
         .map_err(js_err)?
         .with_status(status)
         .with_headers(out_headers))
