@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use worker::Env;
 
-use crate::engine::{Config, Error, Signer};
+use crate::engine::{Config, Error, LockingMode, Signer};
 
 /// Everything the proxy needs, parsed and validated.
 pub struct Settings {
@@ -33,6 +33,11 @@ pub fn config(env: &Env) -> Result<Config, Error> {
 
 fn parse(env: &Env) -> Result<Settings, Error> {
     let config = config(env)?;
+    if config.locking == LockingMode::Explicit {
+        return Err(Error::Config(
+            "SESSION_LOCKING=explicit needs handler code to acquire and release (the JS or Rust library); the proxy takes implicit, early or none".into(),
+        ));
+    }
     let secret = string_var(env, "SESSION_SECRET").unwrap_or_default();
     let signer = Signer::from_list(&secret)?;
     let origin = string_var(env, "ORIGIN")

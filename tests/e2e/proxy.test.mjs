@@ -234,8 +234,8 @@ describe("proxy with default settings", () => {
     assert.deepEqual((await (await w.fetch("/echo", cookieHeader(value))).json()).data, { keep: "me" });
   });
 
-  test("missing SESSION_SECRET or ORIGIN is a clear 500, never an insecure default", async () => {
-    for (const vars of [{ SESSION_SECRET: "" }, { ORIGIN: "" }, { SESSION_SECRET: "short" }]) {
+  test("missing SESSION_SECRET or ORIGIN, or a bad var, is a clear 500, never an insecure default", async () => {
+    for (const vars of [{ SESSION_SECRET: "" }, { ORIGIN: "" }, { SESSION_SECRET: "short" }, { SESSION_LOCKING: "explicit" }, { SESSION_TIMEOUT: "abc" }]) {
       const bad = await startWorker(origin.url, vars);
       try {
         const res = await bad.fetch("/echo");
