@@ -1,7 +1,8 @@
 // Benchmark of the proxy on local workerd (Miniflare's API, not wrangler dev, whose own proxy
 // layer would dilute the ratio). One run measures, side by side and in alternating rounds:
 //   (a) a pass-through worker with no sessions, and
-//   (b) the session proxy with an existing session per client and implicit locking,
+//   (b) the session proxy with existing sessions and implicit locking (each client cycles
+//       through 16 sessions; also reported: one session per client, back to back),
 // both in front of the same local origin (instant, then 10 ms); then the lock hand-off: 50
 // concurrent requests on one session against a 10 ms origin, total time against 50 x 10 ms.
 // Usage: node bench/proxy-bench.mjs [requestsPerRound=1000] [rounds=4] [clients=8]
@@ -54,22 +55,27 @@ const proxy = new Miniflare({
 const urlA = (await passThrough.ready).href.replace(/\/$/, "");
 const urlB = (await proxy.ready).href.replace(/\/$/, "");
 
-// one stored session (~1 KB) per client
+// stored sessions (~1 KB each): 16 per client, used in turn, so a session's next request does
+// not queue behind its previous one's lock release (that hand-off is measured separately)
+const PER_CLIENT = 16;
 const cookies = [];
-for (let i = 0; i < clients; i++) {
+for (let i = 0; i < clients * PER_CLIENT; i++) {
   const r = await get(urlB + "/seed");
   const c = r.setCookie.find((v) => v.startsWith("__Host-session="));
   if (!c) throw new Error("no session cookie from the proxy");
   cookies.push(c.split(";")[0]);
 }
 
+const turn = new Array(clients).fill(0);
+const nextCookie = (c) => cookies[c * PER_CLIENT + (turn[c]++ % PER_CLIENT)];
 const instant = await compare(clients, perRound, rounds, {
   a: () => [urlA + "/page"],
-  b: (c) => [urlB + "/page", cookies[c]],
+  b: (c) => [urlB + "/page", nextCookie(c)],
+  "b-same": (c) => [urlB + "/page", cookies[c * PER_CLIENT]],
 });
 const slow = await compare(clients, 200, 2, {
   a: () => [urlA + "/slow"],
-  b: (c) => [urlB + "/slow", cookies[c]],
+  b: (c) => [urlB + "/slow", nextCookie(c)],
 });
 
 const handoff = [];
@@ -88,6 +94,8 @@ console.log(`load: ${clients} concurrent clients, ${rounds} alternating rounds o
 console.log(`(a) pass-through  p50 ${fmt(a.p50)} ms  p99 ${fmt(a.p99)} ms  ${a.rps.toFixed(0)} req/s`);
 console.log(`(b) session proxy p50 ${fmt(b.p50)} ms  p99 ${fmt(b.p99)} ms  ${b.rps.toFixed(0)} req/s`);
 console.log(`ratio b/a: p50 ${fmt(b.p50 / a.p50)}  p99 ${fmt(b.p99 / a.p99)}  throughput ${fmt(b.rps / a.rps)}`);
+const same = instant["b-same"];
+console.log(`(b) with each client reusing one session back to back: p50 ${fmt(same.p50)} ms (ratio ${fmt(same.p50 / a.p50)}): each request waits for the previous one's lock release`);
 console.log(`with a 10 ms origin: (a) p50 ${fmt(slow.a.p50)} ms  (b) p50 ${fmt(slow.b.p50)} ms  ratio ${fmt(slow.b.p50 / slow.a.p50)}`);
 console.log(`lock hand-off: 50 requests on one session, 10 ms origin: median ${handoffMs} ms total vs 500 ms floor -> ${fmt((handoffMs - 500) / 50)} ms overhead per request (runs: ${handoff.join(", ")} ms)`);
 console.log(`wasm: ${wasm.length} bytes, ${gzipSync(wasm, { level: 9 }).length} bytes gzipped`);

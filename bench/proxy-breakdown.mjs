@@ -1,0 +1,81 @@
+// Where the proxy's time goes, in one run on local workerd, all in front of the same instant
+// loopback origin:
+//   pass-through     a JS worker that only forwards (the baseline)
+//   js+do-hop        a JS worker that makes one JS Durable Object round trip, then forwards
+//                    (the floor for any design with one object hop per request)
+//   wasm-anonymous   the proxy, no cookie: no object call at all
+//   wasm-none        the proxy, existing session, SESSION_LOCKING=none: one load round trip
+//   wasm-implicit    the proxy, existing session, implicit locking: lock+load round trip, plus
+//                    the release sent after the response
+// Usage: node bench/proxy-breakdown.mjs [clients=1] [requestsPerRound=800] [rounds=3]
+// Needs scripts/build.sh first.
+import http from "node:http";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Miniflare } from "miniflare";
+import { agent, compare, fmt, get } from "./lib.mjs";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const [clients = 1, perRound = 800, rounds = 3] = process.argv.slice(2).map(Number);
+
+const origin = http.createServer((req, res) => {
+  const headers = {};
+  if (req.url.startsWith("/seed")) {
+    headers["x-session-update"] = Buffer.from(JSON.stringify({ seeded: true, pad: "x".repeat(900) })).toString("base64url");
+  }
+  res.writeHead(200, headers);
+  res.end("hi\n");
+});
+await new Promise((r) => origin.listen(0, "127.0.0.1", r));
+const ORIGIN = `http://127.0.0.1:${origin.address().port}`;
+
+const js = (script, extra = {}) => new Miniflare({ modules: true, compatibilityDate: "2025-11-01", bindings: { ORIGIN }, script, ...extra });
+const proxy = (vars) =>
+  new Miniflare({
+    rootPath: root,
+    scriptPath: "build/index.js",
+    modules: true,
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
+    compatibilityDate: "2025-11-01",
+    kvNamespaces: ["SESSIONS"],
+    durableObjects: { SESSION_LOCKS: { className: "SessionLock", useSQLite: true } },
+    bindings: { SESSION_SECRET: "bench-secret-0123456789abcdef-0123456789", ORIGIN, ...vars },
+  });
+const forward = `const u = new URL(req.url); return fetch(env.ORIGIN + u.pathname, { headers: req.headers });`;
+const servers = {
+  "pass-through": js(`export default { async fetch(req, env) { ${forward} } }`),
+  "js+do-hop": js(
+    `export class D { async fetch(req) { const b = await req.json(); return Response.json({ lease: null, record: b }); } }
+     export default { async fetch(req, env) {
+       const r = await env.D.getByName(new URL(req.url).searchParams.get("c") || "0").fetch("https://d/begin", { method: "POST", body: JSON.stringify({ sid: "s", lock: true }) });
+       await r.json(); ${forward} } }`,
+    { durableObjects: { D: { className: "D", useSQLite: true } } }
+  ),
+  "wasm-implicit": proxy({}),
+  "wasm-none": proxy({ SESSION_LOCKING: "none" }),
+};
+const url = {};
+for (const [k, mf] of Object.entries(servers)) url[k] = (await mf.ready).href.replace(/\/$/, "");
+const seed = async (u) => (await get(u + "/seed")).setCookie.find((c) => c.startsWith("__Host-session=")).split(";")[0];
+const cookieI = [];
+const cookieN = [];
+for (let c = 0; c < clients; c++) {
+  cookieI.push(await seed(url["wasm-implicit"]));
+  cookieN.push(await seed(url["wasm-none"]));
+}
+
+const r = await compare(clients, perRound, rounds, {
+  "pass-through": () => [url["pass-through"] + "/p"],
+  "js+do-hop": (c) => [url["js+do-hop"] + "/p?c=" + c],
+  "wasm-anonymous": () => [url["wasm-implicit"] + "/p"],
+  "wasm-none": (c) => [url["wasm-none"] + "/p", cookieN[c]],
+  "wasm-implicit": (c) => [url["wasm-implicit"] + "/p", cookieI[c]],
+});
+const base = r["pass-through"].p50;
+console.log(`${clients} client(s), ${rounds} alternating rounds of ${perRound} requests`);
+for (const [k, v] of Object.entries(r)) {
+  console.log(`${k.padEnd(15)} p50 ${fmt(v.p50)} ms  (x${fmt(v.p50 / base)})  ${v.rps.toFixed(0)} req/s`);
+}
+for (const mf of Object.values(servers)) await mf.dispose();
+agent.destroy();
+origin.close();
