@@ -19,7 +19,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export async function startOrigin({ cookieName = "__Host-session" } = {}) {
   const seen = [];
-  const server = http.createServer(async (req, res) => {
+  const server = http.createServer({ maxHeaderSize: 64 * 1024 }, async (req, res) => {
     const url = new URL(req.url, "http://origin");
     const q = Object.fromEntries(url.searchParams);
     const data = req.headers["x-session-data"] ? unb64(req.headers["x-session-data"]) : null;

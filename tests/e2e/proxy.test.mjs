@@ -113,6 +113,15 @@ describe("proxy with default settings", () => {
     }
   });
 
+  test("a huge Cookie header with thousands of pairs still finds the session", async () => {
+    const value = await newSession({ big: "header" });
+    const junk = Array.from({ length: 2000 }, (_, i) => `c${i}=v${i}`).join("; ");
+    assert.ok(junk.length > 16 * 1024);
+    const res = await w.fetch("/echo", { headers: { cookie: `${junk}; ${NAME}=${value}` } });
+    assert.equal(res.status, 200);
+    assert.deepEqual((await res.json()).data, { big: "header" });
+  });
+
   test("duplicate cookies: the first one that verifies wins", async () => {
     const a = await newSession({ who: "a" });
     const forged = `${"B".repeat(32)}.${"C".repeat(43)}`;
@@ -376,7 +385,9 @@ describe("cron sweep", () => {
     const rec = await w.kv.get(`session:${idOf(stale)}`);
     await w.kv.put(`session:${idOf(stale)}`, rec, { metadata: { exp: past, ver: 0 }, expirationTtl: 3600 });
 
-    let runs = 0;
+    // two overlapping runs first: deleting is idempotent, neither fails
+    await Promise.all([w.scheduled(), w.scheduled()]);
+    let runs = 1;
     while (runs < 20) {
       await w.scheduled();
       runs++;
