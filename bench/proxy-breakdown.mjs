@@ -3,6 +3,8 @@
 //   pass-through     a JS worker that only forwards (the baseline)
 //   js+do-hop        a JS worker that makes one JS Durable Object round trip, then forwards
 //                    (the floor for any design with one object hop per request)
+//   js+rust-do-hop   the same JS worker making that round trip to the Rust SessionLock object
+//                    instead (a load without lock), to separate the object's cost
 //   wasm-anonymous   the proxy, no cookie: no object call at all
 //   wasm-none        the proxy, existing session, SESSION_LOCKING=none: one load round trip
 //   wasm-implicit    the proxy, existing session, implicit locking: lock+load round trip, plus
@@ -42,6 +44,33 @@ const proxy = (vars) =>
     bindings: { SESSION_SECRET: "bench-secret-0123456789abcdef-0123456789", ORIGIN, ...vars },
   });
 const forward = `const u = new URL(req.url); return fetch(env.ORIGIN + u.pathname, { headers: req.headers });`;
+const sid = "A".repeat(32);
+const params = { timeout_ms: 3600000, absolute_ms: null, max_bytes: 16384, lease_ms: 30000, wait_ms: 10000, key_prefix: "session:" };
+const jsToRust = new Miniflare({
+  workers: [
+    {
+      name: "front",
+      modules: true,
+      compatibilityDate: "2025-11-01",
+      bindings: { ORIGIN },
+      durableObjects: { RUST: { className: "SessionLock", scriptName: "rust", useSQLite: true } },
+      script: `export default { async fetch(req, env) {
+        const r = await env.RUST.getByName("${sid}").fetch("https://session-lock/begin", { method: "POST", body: JSON.stringify({ sid: "${sid}", params: ${JSON.stringify(params)}, lock: false }) });
+        await r.text(); ${forward} } }`,
+    },
+    {
+      name: "rust",
+      rootPath: root,
+      scriptPath: "build/index.js",
+      modules: true,
+      modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
+      compatibilityDate: "2025-11-01",
+      kvNamespaces: ["SESSIONS"],
+      durableObjects: { SESSION_LOCKS: { className: "SessionLock", useSQLite: true } },
+      bindings: { SESSION_SECRET: "bench-secret-0123456789abcdef-0123456789", ORIGIN },
+    },
+  ],
+});
 const servers = {
   "pass-through": js(`export default { async fetch(req, env) { ${forward} } }`),
   "js+do-hop": js(
@@ -51,6 +80,7 @@ const servers = {
        await r.json(); ${forward} } }`,
     { durableObjects: { D: { className: "D", useSQLite: true } } }
   ),
+  "js+rust-do-hop": jsToRust,
   "wasm-implicit": proxy({}),
   "wasm-none": proxy({ SESSION_LOCKING: "none" }),
 };
@@ -67,6 +97,7 @@ for (let c = 0; c < clients; c++) {
 const r = await compare(clients, perRound, rounds, {
   "pass-through": () => [url["pass-through"] + "/p"],
   "js+do-hop": (c) => [url["js+do-hop"] + "/p?c=" + c],
+  "js+rust-do-hop": () => [url["js+rust-do-hop"] + "/p"],
   "wasm-anonymous": () => [url["wasm-implicit"] + "/p"],
   "wasm-none": (c) => [url["wasm-none"] + "/p", cookieN[c]],
   "wasm-implicit": (c) => [url["wasm-implicit"] + "/p", cookieI[c]],

@@ -333,14 +333,13 @@ impl SessionLock {
 
     async fn route(&self, mut req: Request) -> std::result::Result<Response, Error> {
         let path = req.path();
-        let bad = |e: worker::Error| Error::Backend(format!("bad message: {e}"));
         match path.as_str() {
             "/begin" => {
-                let msg: BeginMsg = req.json().await.map_err(bad)?;
+                let msg: BeginMsg = read(&mut req).await?;
                 to_json(&self.begin(msg).await?)
             }
             "/apply" => {
-                let msg: ApplyMsg = req.json().await.map_err(bad)?;
+                let msg: ApplyMsg = read(&mut req).await?;
                 let result = self.apply(&msg).await;
                 if let (true, Some(l)) = (msg.release, msg.lease) {
                     self.lock.release(l.token, now_ms());
@@ -349,19 +348,29 @@ impl SessionLock {
                 to_json(&serde_json::json!({}))
             }
             "/release" => {
-                let msg: IdMsg = req.json().await.map_err(bad)?;
+                let msg: IdMsg = read(&mut req).await?;
                 if let Some(l) = msg.lease {
                     self.lock.release(l.token, now_ms());
                 }
                 to_json(&serde_json::json!({}))
             }
             "/sweep" => {
-                let msg: IdMsg = req.json().await.map_err(bad)?;
+                let msg: IdMsg = read(&mut req).await?;
                 to_json(&self.sweep(msg).await?)
             }
             _ => Err(Error::Backend(format!("unknown lock object path {path}"))),
         }
     }
+}
+
+/// Reads a message. Text plus serde_json, not `Request::json`, which goes through a JS object
+/// and `serde_wasm_bindgen` and costs a boundary crossing per field.
+async fn read<T: serde::de::DeserializeOwned>(req: &mut Request) -> std::result::Result<T, Error> {
+    let text = req
+        .text()
+        .await
+        .map_err(|e| Error::Backend(format!("bad message: {e}")))?;
+    serde_json::from_str(&text).map_err(|e| Error::Backend(format!("bad message: {e}")))
 }
 
 fn to_json<T: Serialize>(v: &T) -> std::result::Result<Response, Error> {
