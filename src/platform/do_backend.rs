@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use worker::{Env, Method, Request, RequestInit};
 
-use super::lock_object::{ApplyMsg, BeginMsg, IdMsg, SweepAnswer};
+use super::lock_object::{ApplyMsg, BeginMsg, IdMsg, SweepAnswer, WireError};
 use crate::engine::record::Change;
 use crate::engine::store::{Backend, Begun};
 use crate::engine::{Config, Error, Lease, SessionId, StoreParams};
@@ -64,21 +64,10 @@ impl DoBackend {
         if resp.status_code() == 200 {
             return resp.json().await.map_err(backend);
         }
-        let code = resp
-            .json::<serde_json::Value>()
-            .await
-            .ok()
-            .and_then(|v| v.get("error").and_then(|c| c.as_str()).map(str::to_owned))
-            .unwrap_or_default();
-        Err(match code.as_str() {
-            "lock_timeout" => Error::LockTimeout,
-            "lease_lost" => Error::LeaseLost,
-            "gone" => Error::Gone,
-            "too_large" => Error::TooLarge { size: 0, limit: 0 },
-            _ => Error::Backend(format!(
-                "lock object answered {} ({code})",
-                resp.status_code()
-            )),
+        let status = resp.status_code();
+        Err(match resp.json::<WireError>().await {
+            Ok(w) => w.into_error(status),
+            Err(_) => Error::Backend(format!("lock object answered {status}")),
         })
     }
 

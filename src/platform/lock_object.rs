@@ -64,25 +64,59 @@ pub struct SweepAnswer {
     pub deleted: bool,
 }
 
-/// Error codes on the wire between the worker and the object.
-pub fn error_code(e: &Error) -> &'static str {
-    match e {
-        Error::LockTimeout => "lock_timeout",
-        Error::LeaseLost => "lease_lost",
-        Error::Gone => "gone",
-        Error::TooLarge { .. } => "too_large",
-        Error::Config(_) => "config",
-        _ => "backend",
+/// An error on the wire between the worker and the object: the kind, plus the sizes for
+/// `too_large`, so the worker rebuilds the same [`Error`].
+#[derive(Debug, Serialize, Deserialize)]
+pub struct WireError {
+    /// `lock_timeout`, `lease_lost`, `gone`, `too_large`, `config` or `backend`.
+    pub error: String,
+    /// For `too_large`: the encoded size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<usize>,
+    /// For `too_large`: the limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+}
+
+impl WireError {
+    /// The wire form of `e` (details of backend errors stay in the object's log).
+    pub fn from_error(e: &Error) -> Self {
+        let (kind, size, limit) = match e {
+            Error::LockTimeout => ("lock_timeout", None, None),
+            Error::LeaseLost => ("lease_lost", None, None),
+            Error::Gone => ("gone", None, None),
+            Error::TooLarge { size, limit } => ("too_large", Some(*size), Some(*limit)),
+            Error::Config(_) => ("config", None, None),
+            _ => ("backend", None, None),
+        };
+        WireError {
+            error: kind.into(),
+            size,
+            limit,
+        }
+    }
+
+    /// The error the worker reports; `status` is the object's HTTP status, for the log.
+    pub fn into_error(self, status: u16) -> Error {
+        match self.error.as_str() {
+            "lock_timeout" => Error::LockTimeout,
+            "lease_lost" => Error::LeaseLost,
+            "gone" => Error::Gone,
+            "too_large" => Error::TooLarge {
+                size: self.size.unwrap_or(0),
+                limit: self.limit.unwrap_or(0),
+            },
+            other => Error::Backend(format!("lock object answered {status} ({other})")),
+        }
     }
 }
 
-/// Turns an error into the object's response (status plus code; details go to the log).
+/// Turns an error into the object's response (status plus wire error; details go to the log).
 pub fn error_response(e: &Error) -> Result<Response> {
     if matches!(e, Error::Backend(_) | Error::Config(_)) {
         worker::console_error!("session lock object: {e}");
     }
-    Response::from_json(&serde_json::json!({ "error": error_code(e) }))
-        .map(|r| r.with_status(e.status()))
+    Response::from_json(&WireError::from_error(e)).map(|r| r.with_status(e.status()))
 }
 
 #[derive(Clone)]
