@@ -336,11 +336,14 @@ impl SessionLock {
         let now = now_ms();
         match self.current().await? {
             Some(r) if !r.is_expired(now) => {
+                // Counted from the start of the write, so a change that lands while it is in
+                // flight is scheduled a full second later (KV's per-key rate).
+                self.last_kv_write.set(Some(now));
                 if let Err(e) = kv::put(&self.kv()?, &prefix, &id, &r, now).await {
                     worker::console_warn!("kv mirror write for {} deferred: {e}", id.log_tag());
                     return self.set_alarm_before(now + 1_000).await;
                 }
-                self.last_kv_write.set(Some(now));
+                worker::console_debug!("kv mirror write {} at {now}", id.log_tag());
                 self.set_alarm_before(r.expires).await
             }
             Some(_) => self.purge(&id, &prefix).await,

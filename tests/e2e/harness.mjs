@@ -1,7 +1,7 @@
 // Starts the real wasm build under workerd through Miniflare's API, with real local KV and a
 // SQLite-backed Durable Object, in front of a real origin.
 import { Miniflare } from "miniflare";
-import { createHmac } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -23,12 +23,22 @@ export async function startModule(scriptPath, bindings = {}) {
     bindings: { SESSION_SECRET: SECRET, ...bindings },
     kvPersist: false,
     durableObjectsPersist: false,
+    // keep the runtime's output: tests read the object's "kv mirror write" lines
+    handleRuntimeStdio(stdout, stderr) {
+      const keep = (chunk) => {
+        for (const line of chunk.toString().split("\n")) if (line.trim()) output.push(line);
+      };
+      stdout.on("data", keep);
+      stderr.on("data", keep);
+    },
   });
+  const output = [];
   await mf.ready;
   const kv = await mf.getKVNamespace("SESSIONS");
   return {
     mf,
     kv,
+    output,
     fetch: (p, init = {}) => mf.dispatchFetch(BASE + p, { redirect: "manual", ...init }),
     scheduled: async () => (await mf.getWorker()).scheduled({ cron: "*/5 * * * *" }),
     dispose: () => mf.dispose(),
@@ -39,6 +49,16 @@ export async function startModule(scriptPath, bindings = {}) {
 export function startWorker(originUrl, vars = {}) {
   return startModule("build/index.js", { ORIGIN: originUrl, ...vars });
 }
+
+/** The 12-hex-digit tag the worker logs instead of a session id. */
+export const logTag = (id) => createHash("sha256").update(id).digest("hex").slice(0, 12);
+
+/** Times (ms) of the KV mirror writes the object logged for `id`. */
+export const mirrorWrites = (output, id) =>
+  output
+    .map((l) => l.match(/kv mirror write ([0-9a-f]{12}) at (\d+)/))
+    .filter((m) => m && m[1] === logTag(id))
+    .map((m) => Number(m[2]));
 
 /** Signs an id the way the worker does, to build validly signed but unknown ids. */
 export function sign(id, secret = SECRET) {

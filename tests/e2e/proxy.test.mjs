@@ -3,7 +3,7 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startOrigin, b64, unb64 } from "./origin.mjs";
-import { startWorker, sign, sessionCookie, idOf, kvSessionKeys, sleep, eventually } from "./harness.mjs";
+import { startWorker, sign, sessionCookie, idOf, kvSessionKeys, sleep, eventually, mirrorWrites } from "./harness.mjs";
 
 const NAME = "__Host-session";
 const cookieHeader = (value) => ({ headers: { cookie: `${NAME}=${value}` } });
@@ -162,6 +162,12 @@ describe("proxy with default settings", () => {
       return v && v.data.count === 50 ? v : null;
     });
     assert.ok(mirrored, "KV mirror catches up with the final value");
+    // 50 writes in well under a second reached KV as a few writes, at most one per second
+    const writes = mirrorWrites(w.output, idOf(value));
+    assert.ok(writes.length >= 1 && writes.length < 10, `KV writes: ${writes.length}`);
+    for (let i = 1; i < writes.length; i++) {
+      assert.ok(writes[i] - writes[i - 1] >= 1000, `KV writes ${writes[i] - writes[i - 1]} ms apart`);
+    }
   });
 
   test("50 concurrent cookie-less requests get 50 distinct ids", async () => {
