@@ -339,3 +339,58 @@ async fn acquire_keeps_earlier_edits_on_top_of_the_fresh_record() {
         json!({"a": 2, "b": 9}).as_object().unwrap().clone()
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn explicit_acquire_after_regenerate_or_destroy_is_refused() {
+    let cfg = Config::default();
+    let signer = Signer::from_list(SECRET).unwrap();
+    let b = backend(&cfg);
+    let v = create(&b, &cfg, &signer, json!({"a": 1})).await;
+    for destroy in [false, true] {
+        let mut rs = RequestSession::new(Some(v.clone()), false);
+        let s = rs.load(&*b, now()).await.unwrap();
+        if destroy {
+            s.destroy();
+        } else {
+            s.regenerate().unwrap();
+        }
+        let err = rs.acquire(&*b, now()).await.unwrap_err();
+        assert!(
+            err.to_string().contains("before regenerate() or destroy()"),
+            "{err}"
+        );
+        rs.abandon(&*b).await;
+    }
+    assert_eq!(b.stored(&v.id).unwrap().data["a"], json!(1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refused_flush_keeps_the_final_commit_fenced() {
+    let cfg = Config {
+        lock_lease: Duration::from_millis(100),
+        ..Config::default()
+    };
+    let signer = Signer::from_list(SECRET).unwrap();
+    let b = backend(&cfg);
+    let v = create(&b, &cfg, &signer, json!({"n": 0})).await;
+    let mut stale = RequestSession::new(Some(v.clone()), false);
+    stale.acquire(&*b, now()).await.unwrap();
+    stale.loaded().unwrap().set("n", json!(1));
+    sleep(Duration::from_millis(150)).await; // lease gone; a newer holder writes
+    let mut newer = store::open(&*b, Some(v.clone()), true, now())
+        .await
+        .unwrap();
+    newer.session.set("n", json!(10));
+    store::commit(&*b, newer, &cfg, &signer, now())
+        .await
+        .unwrap();
+    assert!(matches!(
+        stale.release(&*b, &cfg, now()).await,
+        Err(Error::LeaseLost)
+    ));
+    assert!(matches!(
+        stale.finish(&*b, &cfg, &signer, now()).await,
+        Err(Error::LeaseLost)
+    ));
+    assert_eq!(b.stored(&v.id).unwrap().data["n"], json!(10));
+}

@@ -121,12 +121,16 @@ pub fn for_action(cfg: &CookieConfig, action: CookieAction, path: &str) -> Optio
     }
 }
 
-/// True if a Set-Cookie value (from an origin) would set the cookie `name`; used to drop an
-/// origin's attempt to overwrite the session cookie. Case-insensitive on purpose: a case
-/// variant would shadow ours in some clients.
+/// True if a Set-Cookie value (from an origin) could set the cookie `name`; used to drop an
+/// origin's attempt to overwrite the session cookie. Case-insensitive on purpose (a case
+/// variant would shadow ours in some clients), and a nameless cookie (`=name=value`) counts
+/// too, since some browsers send it back as `name=value`.
 pub fn sets_cookie_named(set_cookie: &str, name: &str) -> bool {
-    let n = set_cookie.split_once('=').map_or(set_cookie, |(n, _)| n);
-    n.trim().eq_ignore_ascii_case(name)
+    let Some((n, rest)) = set_cookie.split_once('=') else {
+        return set_cookie.trim().eq_ignore_ascii_case(name);
+    };
+    let n = n.trim();
+    n.eq_ignore_ascii_case(name) || (n.is_empty() && sets_cookie_named(rest, name))
 }
 
 /// The Cookie header to forward upstream: every pair except `name`'s, so the origin never
@@ -320,5 +324,8 @@ mod tests {
         ));
         assert!(sets_cookie_named("__HOST-SESSION=x", "__Host-session"));
         assert!(!sets_cookie_named("theme=dark", "__Host-session"));
+        assert!(sets_cookie_named("=sid=x; Path=/", "sid"));
+        assert!(sets_cookie_named(" = SID=x", "sid"));
+        assert!(!sets_cookie_named("=theme=dark", "sid"));
     }
 }

@@ -63,6 +63,11 @@ impl RequestSession {
             self.opened = Some(opened);
             return Ok(());
         };
+        if opened.session.regenerated() || opened.session.is_destroyed() {
+            return Err(Error::Config(
+                "acquire the session lock before regenerate() or destroy(), not after".into(),
+            ));
+        }
         if opened.session.is_new() {
             return Ok(());
         }
@@ -75,7 +80,7 @@ impl RequestSession {
         let pending = opened.session.patch();
         let verified = Verified {
             id: id.clone(),
-            needs_resign: false,
+            needs_resign: opened.session.needs_resign(),
         };
         let mut fresh = Session::open(Some(verified), begun.record, now)?;
         if fresh.is_new() {
@@ -107,7 +112,12 @@ impl RequestSession {
         };
         match opened.session.flush_change(now) {
             Some(change) => {
-                backend.apply(&id, &change, Some(&lease), true).await?;
+                if let Err(e) = backend.apply(&id, &change, Some(&lease), true).await {
+                    // Keep the (now stale) lease: the final commit stays fenced and is refused
+                    // too, instead of writing these edits unlocked over a newer holder's.
+                    opened.held = Some((id, lease));
+                    return Err(e);
+                }
                 opened.session.mark_flushed(cfg, now);
             }
             None => backend.release(&id, &lease).await?,

@@ -228,6 +228,10 @@ impl SessionLock {
 
     async fn apply(&self, msg: &ApplyMsg) -> std::result::Result<(), Error> {
         self.remember(&msg.sid, &msg.params)?;
+        // Who this object is goes to storage before any record, so the alarm can always mirror
+        // and purge what was written. (Before reading `current`: no await may fall between
+        // reading the record and updating the slot.)
+        self.save_identity().await?;
         let current = self.current().await?;
         let now = now_ms();
         if let Some(l) = &msg.lease {
@@ -251,7 +255,6 @@ impl SessionLock {
             *self.slot.borrow_mut() = Slot::Unknown;
             return Err(storage_err(e));
         }
-        self.save_identity().await?;
         self.schedule_mirror(now).await
     }
 
@@ -323,6 +326,7 @@ impl SessionLock {
             .await
             .map_err(storage_err)?;
         self.identity_saved.set(false);
+        self.alarm_at.set(None);
         kv::delete(&self.kv()?, prefix, id).await
     }
 

@@ -102,8 +102,13 @@ describe("proxy with default settings", () => {
       const body = JSON.parse(text);
       assert.equal(body.headers["x-session-new"], "1", `new session for ${v.slice(0, 40)}`);
       assert.deepEqual(unb64(body.headers["x-session-data"]), {});
+      // a fresh id, never the presented one; an id we issued that is gone keeps its cookie
+      // until the new session has data (see the regenerate race test)
+      assert.notEqual(body.headers["x-session-id"], id);
+      assert.notEqual(body.headers["x-session-id"], otherId);
       const c = sessionCookie(res);
-      assert.ok(c && idOf(c.value) !== id && idOf(c.value) !== otherId);
+      if (v === sign(otherId)) assert.equal(c, null);
+      else assert.ok(c && idOf(c.value) !== id && idOf(c.value) !== otherId);
       if (v.length >= 8) {
         const all = [...res.headers].map(([k, val]) => `${k}: ${val}`).join("\n");
         assert.ok(!all.includes(v), "bad value not echoed in headers");
@@ -193,6 +198,20 @@ describe("proxy with default settings", () => {
     const viaOld = await (await w.fetch("/echo", cookieHeader(old))).json();
     assert.equal(viaOld.headers["x-session-new"], "1");
     assert.deepEqual(unb64(viaOld.headers["x-session-data"]), {});
+  });
+
+  test("a request queued behind a login's regenerate does not replace the new cookie", async () => {
+    const old = await newSession({ user: "anon" });
+    const [login, queued] = await Promise.all([
+      w.fetch("/regenerate?user=gus&delay=300", cookieHeader(old)),
+      sleep(50).then(() => w.fetch("/echo", cookieHeader(old))),
+    ]);
+    await login.arrayBuffer();
+    const fresh = sessionCookie(login).value;
+    const body = await queued.json();
+    assert.equal(body.headers["x-session-new"], "1", "the old id is dead for the queued request");
+    assert.equal(sessionCookie(queued), null, "and it sets no cookie that would log the user out");
+    assert.equal((await (await w.fetch("/echo", cookieHeader(fresh))).json()).data.user, "gus");
   });
 
   test("destroy: data gone server-side, cookie expired, a request queued behind it cannot bring it back", async () => {
@@ -344,7 +363,10 @@ describe("proxy with short timeouts", () => {
     const res = await w.fetch("/echo", cookieHeader(value));
     const body = await res.json();
     assert.equal(body.headers["x-session-new"], "1");
-    assert.notEqual(idOf(sessionCookie(res).value), idOf(value));
+    assert.equal(sessionCookie(res), null, "no empty replacement cookie for a gone session");
+    const again = await w.fetch("/set?user=new", cookieHeader(value));
+    await again.arrayBuffer();
+    assert.notEqual(idOf(sessionCookie(again).value), idOf(value), "new data gets a new id");
   });
 
   test("activity refreshes the idle timeout", async () => {

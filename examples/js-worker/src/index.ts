@@ -41,7 +41,7 @@ export default {
           return json({ count, isNew: session.isNew });
         }
         case "/whoami":
-          return json({ user: session.get<string>("user") ?? null, data: session.toJSON(), isNew: session.isNew });
+          return json({ id: session.id, user: session.get<string>("user") ?? null, data: session.toJSON(), isNew: session.isNew });
         case "/login":
           session.regenerate();
           session.set("user", url.searchParams.get("user") ?? "guest");
