@@ -8,11 +8,9 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import os from "node:os";
-import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
-import { agent, compare, fmt, get, median } from "./lib.mjs";
+import { agent, compare, fmt, get, median, root, wasmWorker } from "./lib.mjs";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const [perRound = 1000, rounds = 4, clients = 8] = process.argv.slice(2).map(Number);
 
 const out = path.join(root, "examples/js-worker/dist");
@@ -23,16 +21,7 @@ execFileSync(path.join(root, "node_modules/.bin/wrangler"), ["deploy", "--dry-ru
   stdio: "pipe",
 });
 
-const mf = new Miniflare({
-  rootPath: root,
-  scriptPath: "examples/js-worker/dist/index.js",
-  modules: true,
-  modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
-  compatibilityDate: "2025-11-01",
-  kvNamespaces: ["SESSIONS"],
-  durableObjects: { SESSION_LOCKS: { className: "SessionLock", useSQLite: true } },
-  bindings: { SESSION_SECRET: "bench-secret-0123456789abcdef-0123456789" },
-});
+const mf = new Miniflare(wasmWorker("examples/js-worker/dist/index.js"));
 const base = (await mf.ready).href.replace(/\/$/, "");
 
 const cookies = [];

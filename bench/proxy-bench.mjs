@@ -12,11 +12,9 @@ import os from "node:os";
 import path from "node:path";
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
-import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
-import { agent, compare, fmt, get, median } from "./lib.mjs";
+import { agent, compare, fmt, get, median, root, wasmWorker } from "./lib.mjs";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const [perRound = 1000, rounds = 4, clients = 8] = process.argv.slice(2).map(Number);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -42,16 +40,7 @@ const passThrough = new Miniflare({
     return fetch(env.ORIGIN + u.pathname + u.search, { method: req.method, headers: req.headers, redirect: "manual" });
   } }`,
 });
-const proxy = new Miniflare({
-  rootPath: root,
-  scriptPath: "build/index.js",
-  modules: true,
-  modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
-  compatibilityDate: "2025-11-01",
-  kvNamespaces: ["SESSIONS"],
-  durableObjects: { SESSION_LOCKS: { className: "SessionLock", useSQLite: true } },
-  bindings: { SESSION_SECRET: "bench-secret-0123456789abcdef-0123456789", ORIGIN, SESSION_LOCKING: "implicit" },
-});
+const proxy = new Miniflare(wasmWorker("build/index.js", { ORIGIN, SESSION_LOCKING: "implicit" }));
 const urlA = (await passThrough.ready).href.replace(/\/$/, "");
 const urlB = (await proxy.ready).href.replace(/\/$/, "");
 

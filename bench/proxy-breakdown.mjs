@@ -12,12 +12,9 @@
 // Usage: node bench/proxy-breakdown.mjs [clients=1] [requestsPerRound=800] [rounds=3]
 // Needs scripts/build.sh first.
 import http from "node:http";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
-import { agent, compare, fmt, get } from "./lib.mjs";
+import { agent, compare, fmt, get, wasmWorker } from "./lib.mjs";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const [clients = 1, perRound = 800, rounds = 3] = process.argv.slice(2).map(Number);
 
 const origin = http.createServer((req, res) => {
@@ -33,16 +30,7 @@ const ORIGIN = `http://127.0.0.1:${origin.address().port}`;
 
 const js = (script, extra = {}) => new Miniflare({ modules: true, compatibilityDate: "2025-11-01", bindings: { ORIGIN }, script, ...extra });
 const proxy = (vars) =>
-  new Miniflare({
-    rootPath: root,
-    scriptPath: "build/index.js",
-    modules: true,
-    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
-    compatibilityDate: "2025-11-01",
-    kvNamespaces: ["SESSIONS"],
-    durableObjects: { SESSION_LOCKS: { className: "SessionLock", useSQLite: true } },
-    bindings: { SESSION_SECRET: "bench-secret-0123456789abcdef-0123456789", ORIGIN, ...vars },
-  });
+  new Miniflare(wasmWorker("build/index.js", { ORIGIN, ...vars }));
 const forward = `const u = new URL(req.url); return fetch(env.ORIGIN + u.pathname, { headers: req.headers });`;
 const sid = "A".repeat(32);
 const params = { timeout_ms: 3600000, absolute_ms: null, max_bytes: 16384, lease_ms: 30000, wait_ms: 10000, key_prefix: "session:" };
@@ -58,17 +46,7 @@ const jsToRust = new Miniflare({
         const r = await env.RUST.getByName("${sid}").fetch("https://session-lock/begin", { method: "POST", body: JSON.stringify({ sid: "${sid}", params: ${JSON.stringify(params)}, lock: false }) });
         await r.text(); ${forward} } }`,
     },
-    {
-      name: "rust",
-      rootPath: root,
-      scriptPath: "build/index.js",
-      modules: true,
-      modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
-      compatibilityDate: "2025-11-01",
-      kvNamespaces: ["SESSIONS"],
-      durableObjects: { SESSION_LOCKS: { className: "SessionLock", useSQLite: true } },
-      bindings: { SESSION_SECRET: "bench-secret-0123456789abcdef-0123456789", ORIGIN },
-    },
+    { name: "rust", ...wasmWorker("build/index.js", { ORIGIN }) },
   ],
 });
 const servers = {
