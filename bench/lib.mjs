@@ -1,28 +1,8 @@
 // Shared pieces of the benchmark scripts: a keep-alive HTTP client that times each request,
 // a closed-loop load round, and percentiles.
 import http from "node:http";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-
-/** The repository root. */
-export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-
-export const BENCH_SECRET = "bench-secret-0123456789abcdef-0123456789";
-
-/** Miniflare options for one of our built workers (its .wasm as CompiledWasm) with fresh KV
- * and a SQLite-backed SessionLock namespace. `scriptPath` is relative to the repository. */
-export function wasmWorker(scriptPath, bindings = {}) {
-  return {
-    rootPath: root,
-    scriptPath,
-    modules: true,
-    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
-    compatibilityDate: "2025-11-01",
-    kvNamespaces: ["SESSIONS"],
-    durableObjects: { SESSION_LOCKS: { className: "SessionLock", useSQLite: true } },
-    bindings: { SESSION_SECRET: BENCH_SECRET, ...bindings },
-  };
-}
+// Miniflare options for our built workers come from the end-to-end harness.
+export { root, workerOptions as wasmWorker } from "../tests/e2e/harness.mjs";
 
 export const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 

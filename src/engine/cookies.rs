@@ -49,6 +49,12 @@ pub fn select<'a>(
         .find_map(|v| signer.verify(v))
 }
 
+/// [`select`] over the Cookie header as the Fetch API hands it over: several Cookie headers
+/// arrive joined by ", ", and our signed values never contain a comma.
+pub fn select_joined(joined: &str, name: &str, signer: &Signer) -> Option<Verified> {
+    select(joined.split(','), name, signer)
+}
+
 fn same_site(s: SameSite) -> cookie::SameSite {
     match s {
         SameSite::Lax => cookie::SameSite::Lax,

@@ -123,11 +123,6 @@ impl FifoLock {
         self.state.borrow().waiters.len()
     }
 
-    /// Largest token issued so far.
-    pub fn last_token(&self) -> u64 {
-        self.state.borrow().last_token
-    }
-
     /// Waits in FIFO order for the lock, at most `wait_ms`, for a lease of `lease_ms`. `now`
     /// reads the clock and `sleep(ms)` is the platform's timer; both are passed in so the same
     /// code serves the Durable Object and native tests.

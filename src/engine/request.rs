@@ -26,11 +26,6 @@ impl RequestSession {
         }
     }
 
-    /// Whether the session has been loaded.
-    pub fn is_loaded(&self) -> bool {
-        self.opened.is_some()
-    }
-
     /// Whether this request holds the session's lock.
     pub fn holds_lock(&self) -> bool {
         self.opened.as_ref().is_some_and(|o| o.held.is_some())

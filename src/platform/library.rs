@@ -22,7 +22,7 @@ use std::rc::Rc;
 use worker::{Context, Env, Request, Response};
 
 use super::do_backend::DoBackend;
-use super::{add_session_headers, env_config, now_ms};
+use super::{add_session_headers, cookie_header, cookie_path, env_config, now_ms};
 use crate::engine::request::RequestSession;
 use crate::engine::{cookies, store, Config, Error, LockingMode, Session, Signer};
 
@@ -66,29 +66,13 @@ impl Sessions {
 
     /// Begins a request's session: verifies the cookie, touches no storage.
     pub fn start(&self, req: &Request) -> Result<SessionScope, Error> {
-        let cookie_header = req
-            .headers()
-            .get("cookie")
-            .ok()
-            .flatten()
-            .unwrap_or_default();
-        let presented = cookies::select(
-            cookie_header.split(','),
-            &self.config.cookie.name,
-            &self.signer,
-        );
+        let presented =
+            cookies::select_joined(&cookie_header(req), &self.config.cookie.name, &self.signer);
         let path = web_sys::Url::new(&req.inner().url())
             .map(|u| u.pathname())
             .unwrap_or_else(|_| "/".into());
         let lock_on_load = self.config.locks_path(&path);
-        let path_header = self
-            .config
-            .cookie
-            .path_header
-            .as_deref()
-            .and_then(|h| req.headers().get(h).ok().flatten());
-        let cookie_path =
-            cookies::cookie_path(&self.config.cookie, path_header.as_deref()).to_owned();
+        let cookie_path = cookie_path(req, &self.config.cookie);
         Ok(SessionScope {
             sessions: self.clone(),
             inner: RequestSession::new(presented, lock_on_load),

@@ -47,6 +47,24 @@ pub fn add_session_headers(
     headers.append("vary", "Cookie").map_err(js)
 }
 
+/// The request's Cookie header ("" when absent).
+pub fn cookie_header(req: &worker::Request) -> String {
+    req.headers()
+        .get("cookie")
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+/// The cookie path for this request: CherryPy's `path_header` when configured, else the path.
+pub fn cookie_path(req: &worker::Request, cfg: &crate::engine::CookieConfig) -> String {
+    let from_header = cfg
+        .path_header
+        .as_deref()
+        .and_then(|h| req.headers().get(h).ok().flatten());
+    crate::engine::cookies::cookie_path(cfg, from_header.as_deref()).to_owned()
+}
+
 /// Wall-clock time in Unix milliseconds.
 pub fn now_ms() -> u64 {
     worker::Date::now().as_millis()

@@ -15,7 +15,7 @@ use worker::{
 
 use super::do_backend::DoBackend;
 use super::env_config::{self, Settings};
-use super::{add_session_headers, error_response, now_ms};
+use super::{add_session_headers, cookie_header, cookie_path, error_response, now_ms};
 use crate::engine::cookies;
 use crate::engine::store::{self, Opened};
 use crate::engine::{Error, Session};
@@ -41,13 +41,8 @@ async fn proxy(req: Request, env: Env, ctx: &Context, s: &Settings) -> Result<Re
     // The runtime's own URL parser: linking the `url` crate would cost ~40 KB of wasm.
     let url = web_sys::Url::new(&req.inner().url())
         .map_err(|_| Error::Backend("unparsable request url".into()))?;
-    let cookie_header = req
-        .headers()
-        .get("cookie")
-        .map_err(js_err)?
-        .unwrap_or_default();
-    // Several Cookie headers arrive joined by ", "; our values never contain a comma.
-    let presented = cookies::select(cookie_header.split(','), &cfg.cookie.name, &s.signer);
+    let cookie_header = cookie_header(&req);
+    let presented = cookies::select_joined(&cookie_header, &cfg.cookie.name, &s.signer);
     let backend = DoBackend::new(env, cfg);
     let lock = cfg.locks_path(&url.pathname());
     let mut opened = store::open(&backend, presented, lock, now_ms()).await?;
@@ -61,12 +56,7 @@ async fn proxy(req: Request, env: Env, ctx: &Context, s: &Settings) -> Result<Re
     if let Err(e) = take_origin_changes(&origin_resp, s, &mut opened, &mut out_headers) {
         return Err(release_later(ctx, &backend, opened, e));
     }
-    let path_header = cfg
-        .cookie
-        .path_header
-        .as_deref()
-        .and_then(|h| req.headers().get(h).ok().flatten());
-    let cookie_path = cookies::cookie_path(&cfg.cookie, path_header.as_deref()).to_owned();
+    let cookie_path = cookie_path(&req, &cfg.cookie);
     let (action, still_held) =
         store::commit_deferred(&backend, opened, cfg, &s.signer, now_ms()).await?;
     if still_held.is_some() {

@@ -9,10 +9,11 @@ export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 export const SECRET = "test-secret-0123456789abcdef-0123456789";
 export const BASE = "https://app.example";
 
-/** Serves a built worker module (its .wasm as CompiledWasm) on workerd with fresh local KV
- * and a SQLite-backed SessionLock namespace. `scriptPath` is relative to the repository. */
-export async function startModule(scriptPath, bindings = {}) {
-  const mf = new Miniflare({
+/** Miniflare options for one of our built workers (its .wasm as CompiledWasm) with local KV
+ * and a SQLite-backed SessionLock namespace. `scriptPath` is relative to the repository.
+ * The benchmarks use it too. */
+export function workerOptions(scriptPath, bindings = {}) {
+  return {
     rootPath: root,
     scriptPath,
     modules: true,
@@ -21,6 +22,13 @@ export async function startModule(scriptPath, bindings = {}) {
     kvNamespaces: ["SESSIONS"],
     durableObjects: { SESSION_LOCKS: { className: "SessionLock", useSQLite: true } },
     bindings: { SESSION_SECRET: SECRET, ...bindings },
+  };
+}
+
+/** Serves a built worker with fresh (unpersisted) state, keeping its output lines. */
+export async function startModule(scriptPath, bindings = {}) {
+  const mf = new Miniflare({
+    ...workerOptions(scriptPath, bindings),
     kvPersist: false,
     durableObjectsPersist: false,
     // keep the runtime's output: tests read the object's "kv mirror write" lines
