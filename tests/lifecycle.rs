@@ -39,7 +39,7 @@ async fn create(
     data: serde_json::Value,
 ) -> Verified {
     let mut o = store::open(b, None, true, now()).await.unwrap();
-    o.session.update(data.as_object().unwrap().clone());
+    o.session.update(data.as_object().unwrap().clone()).unwrap();
     let id = o.session.id().clone();
     let c = store::commit(b, o, cfg, signer, now()).await.unwrap();
     assert!(matches!(c, CookieAction::Set { .. }));
@@ -62,7 +62,7 @@ async fn concurrent_increments_with_the_lock_lose_nothing() {
             let mut o = store::open(&*b, Some(v), true, now()).await.unwrap();
             let n = o.session.get("n").unwrap().as_u64().unwrap();
             sleep(Duration::from_millis(i % 7)).await; // the "origin" takes a while
-            o.session.set("n", json!(n + 1));
+            o.session.set("n", json!(n + 1)).unwrap();
             store::commit(&*b, o, &cfg, &signer, now()).await.unwrap();
         });
     }
@@ -82,7 +82,7 @@ async fn without_the_lock_different_keys_still_merge() {
         local.spawn_local(async move {
             let mut o = store::open(&*b, Some(v), false, now()).await.unwrap();
             sleep(Duration::from_millis(20 - i)).await;
-            o.session.set(format!("k{i}"), json!(i));
+            o.session.set(format!("k{i}"), json!(i)).unwrap();
             store::commit(&*b, o, &cfg, &signer, now()).await.unwrap();
         });
     }
@@ -168,7 +168,7 @@ async fn a_failed_commit_still_releases_the_lock() {
     let mut o = store::open(&*b, Some(v.clone()), true, now())
         .await
         .unwrap();
-    o.session.set("big", json!("x".repeat(200)));
+    o.session.set("big", json!("x".repeat(200))).unwrap();
     assert!(matches!(
         store::commit(&*b, o, &cfg, &signer, now()).await,
         Err(Error::TooLarge { .. })
@@ -301,7 +301,7 @@ async fn explicit_release_saves_under_the_lock() {
             let s = rs.load(&*b, now()).await.unwrap();
             let n = s.get("n").unwrap().as_u64().unwrap();
             sleep(Duration::from_millis(i % 3)).await;
-            s.set("n", json!(n + 1));
+            s.set("n", json!(n + 1)).unwrap();
             rs.release(&*b, &cfg, now()).await.unwrap();
             assert!(!rs.holds_lock());
             // nothing left to save: the release flushed it
@@ -320,12 +320,12 @@ async fn acquire_keeps_earlier_edits_on_top_of_the_fresh_record() {
     let b = backend(&cfg);
     let v = create(&b, &cfg, &signer, json!({"a": 1, "b": 1})).await;
     let mut rs = RequestSession::new(Some(v.clone()), false);
-    rs.load(&*b, now()).await.unwrap().set("a", json!(2));
+    rs.load(&*b, now()).await.unwrap().set("a", json!(2)).unwrap();
     // someone else changes b meanwhile
     let mut other = store::open(&*b, Some(v.clone()), true, now())
         .await
         .unwrap();
-    other.session.set("b", json!(9));
+    other.session.set("b", json!(9)).unwrap();
     store::commit(&*b, other, &cfg, &signer, now())
         .await
         .unwrap();
@@ -375,12 +375,12 @@ async fn a_refused_flush_keeps_the_final_commit_fenced() {
     let v = create(&b, &cfg, &signer, json!({"n": 0})).await;
     let mut stale = RequestSession::new(Some(v.clone()), false);
     stale.acquire(&*b, now()).await.unwrap();
-    stale.loaded().unwrap().set("n", json!(1));
+    stale.loaded().unwrap().set("n", json!(1)).unwrap();
     sleep(Duration::from_millis(150)).await; // lease gone; a newer holder writes
     let mut newer = store::open(&*b, Some(v.clone()), true, now())
         .await
         .unwrap();
-    newer.session.set("n", json!(10));
+    newer.session.set("n", json!(10)).unwrap();
     store::commit(&*b, newer, &cfg, &signer, now())
         .await
         .unwrap();

@@ -25,6 +25,15 @@ pub enum Error {
         /// Configured limit.
         limit: usize,
     },
+    /// Session data or a change would be nested deeper than
+    /// [`MAX_DEPTH`](super::edits::MAX_DEPTH).
+    #[error("session data too deeply nested: depth {depth}, limit {limit}")]
+    TooDeep {
+        /// Nesting depth of the data or value.
+        depth: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// A merge patch (from the origin or a caller) was not valid base64url JSON object.
     #[error("invalid session patch: {0}")]
     BadPatch(String),
@@ -46,7 +55,7 @@ impl Error {
             Error::Config(_) | Error::Random => 500,
             Error::LockTimeout | Error::Backend(_) => 503,
             Error::LeaseLost | Error::Gone => 409,
-            Error::TooLarge { .. } => 507,
+            Error::TooLarge { .. } | Error::TooDeep { .. } => 507,
             Error::BadPatch(_) | Error::Origin(_) => 502,
         }
     }
@@ -61,6 +70,7 @@ impl Error {
             Error::LeaseLost => "session changed by a newer request; this change was not saved",
             Error::Gone => "session ended; this change was not saved",
             Error::TooLarge { .. } => "session data too large; nothing was saved",
+            Error::TooDeep { .. } => "session data too deeply nested; nothing was saved",
             Error::BadPatch(_) => "bad session update from upstream; nothing was saved",
             Error::Origin(_) => "upstream unreachable",
         }

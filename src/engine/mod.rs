@@ -4,6 +4,7 @@
 pub mod config;
 pub mod cookies;
 pub mod duration;
+pub mod edits;
 pub mod error;
 pub mod id;
 pub mod lock;

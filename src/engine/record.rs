@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::patch::merge_into_map;
+use super::edits::{apply_edits, check_data_depth, Edits};
 use super::{Config, Error};
 
 /// Current record format. Anything else in storage is treated as absent (and logged).
@@ -79,6 +79,7 @@ impl Record {
         if r.v != FORMAT {
             return Err(format!("record format {} is not {FORMAT}", r.v));
         }
+        check_data_depth(&r.data).map_err(|e| e.to_string())?;
         Ok(r)
     }
 
@@ -97,16 +98,24 @@ pub enum Change {
         /// The record to store.
         record: Record,
     },
-    /// Merge `patch` into the current data and refresh the expiry. Refused if the session is
+    /// Apply `edits` to the current data and refresh the expiry. Refused if the session is
     /// gone: a request in flight cannot resurrect a destroyed session.
     Update {
-        /// Top-level merge patch; may be empty for a pure expiry refresh.
-        patch: Map<String, Value>,
+        /// The request's edits, per key; empty for a pure expiry refresh.
+        edits: Edits,
         /// Refresh time.
         accessed: u64,
     },
     /// Delete the session (idempotent).
     Delete,
+}
+
+impl Change {
+    /// True for an unchanged session's expiry refresh: nothing the user did is lost if it is
+    /// skipped, so a lease lost meanwhile is no reason to fail the request.
+    pub fn is_refresh_only(&self) -> bool {
+        matches!(self, Change::Update { edits, .. } if edits.is_empty())
+    }
 }
 
 /// The result of applying a change.
@@ -136,18 +145,19 @@ pub fn apply_op(
             }
             record.clone()
         }
-        Change::Update { patch, accessed } => {
+        Change::Update { edits, accessed } => {
             let Some(cur) = live else {
                 return Err(Error::Gone);
             };
             let mut next = cur.clone();
-            merge_into_map(&mut next.data, patch);
+            apply_edits(&mut next.data, edits);
             next.accessed = (*accessed).max(cur.accessed);
             next.expires = expiry(cfg, next.created, next.accessed);
             next.version = cur.version + 1;
             next
         }
     };
+    check_data_depth(&stored.data)?;
     check_size(cfg, &stored.data)?;
     Ok(Applied::Stored(stored))
 }
@@ -169,6 +179,7 @@ pub fn check_size(cfg: &Config, data: &Map<String, Value>) -> Result<usize, Erro
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::edits::Edit;
     use serde_json::json;
     use std::time::Duration;
 
@@ -200,7 +211,7 @@ mod tests {
         let c = cfg();
         let r = Record::new(&c, map(json!({"a":1,"b":2})), 0);
         let op = Change::Update {
-            patch: map(json!({"a":null,"c":3})),
+            edits: [("a".into(), Edit::Delete), ("c".into(), Edit::Set(json!(3)))].into(),
             accessed: 5_000,
         };
         let Applied::Stored(n) = apply_op(&c, Some(&r), &op, 5_000).unwrap() else {
@@ -214,7 +225,7 @@ mod tests {
     fn update_of_gone_or_expired_session_is_refused() {
         let c = cfg();
         let op = Change::Update {
-            patch: Map::new(),
+            edits: Edits::new(),
             accessed: 0,
         };
         assert!(matches!(apply_op(&c, None, &op, 0), Err(Error::Gone)));
@@ -242,7 +253,7 @@ mod tests {
         };
         let r = Record::new(&c, map(json!({"a":1})), 0);
         let op = Change::Update {
-            patch: map(json!({"big": "x".repeat(100)})),
+            edits: [("big".into(), Edit::Set(json!("x".repeat(100))))].into(),
             accessed: 1,
         };
         assert!(matches!(

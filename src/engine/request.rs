@@ -72,7 +72,7 @@ impl RequestSession {
             .lease
             .ok_or_else(|| Error::Backend("lock not granted".into()))?;
         let opened = self.opened.as_mut().expect("checked above");
-        let pending = opened.session.patch();
+        let pending = opened.session.edits().clone();
         let verified = Verified {
             id: id.clone(),
             needs_resign: opened.session.needs_resign(),
@@ -84,7 +84,7 @@ impl RequestSession {
             opened.session = fresh;
             return Ok(());
         }
-        fresh.apply_patch(&serde_json::Value::Object(pending))?;
+        fresh.replay(pending);
         opened.session = fresh;
         opened.held = Some((id, lease));
         Ok(())

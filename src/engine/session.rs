@@ -2,11 +2,11 @@
 //! request that changes nothing writes nothing, and a [`CommitPlan`] that says exactly which
 //! storage changes and which cookie the request ends with.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use super::edits::{apply_edit, check_value_depth, compose, Edit, Edits};
 use super::record::{check_size, expiry, Change, Record};
 use super::signing::Verified;
 use super::{Config, Error, SessionId, Signer};
@@ -52,7 +52,7 @@ pub struct Session {
     id: SessionId,
     original_id: Option<SessionId>,
     data: Map<String, Value>,
-    dirty: BTreeSet<String>,
+    edits: Edits,
     record: Option<Record>,
     missing: bool,
     regenerated: bool,
@@ -74,7 +74,7 @@ impl Session {
                 id: v.id,
                 original_id: None,
                 data: rec.data.clone(),
-                dirty: BTreeSet::new(),
+                edits: Edits::new(),
                 record: Some(rec),
                 missing: false,
                 regenerated: false,
@@ -96,7 +96,7 @@ impl Session {
             id: SessionId::generate()?,
             original_id: None,
             data: Map::new(),
-            dirty: BTreeSet::new(),
+            edits: Edits::new(),
             record: None,
             missing: false,
             regenerated: false,
@@ -135,7 +135,7 @@ impl Session {
     }
     /// True when data changed in this request.
     pub fn is_modified(&self) -> bool {
-        !self.dirty.is_empty()
+        !self.edits.is_empty()
     }
     /// The data as a JSON object.
     pub fn data(&self) -> &Map<String, Value> {
@@ -152,13 +152,22 @@ impl Session {
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.data.get(key)
     }
-    /// `session[key] = value`.
-    pub fn set(&mut self, key: impl Into<String>, value: Value) {
+    /// `session[key] = value`: `key` now holds exactly `value` (an object replaces the old
+    /// object whole; nested nulls are kept as values). `set(key, null)` is `delete(key)`, so
+    /// the key is absent both in this request and after a reload. Setting the value the key
+    /// already has is not a change. A value nested deeper than
+    /// [`MAX_DEPTH`](super::edits::MAX_DEPTH) is refused and changes nothing.
+    pub fn set(&mut self, key: impl Into<String>, value: Value) -> Result<(), Error> {
         let key = key.into();
-        if self.data.get(&key) != Some(&value) {
-            self.dirty.insert(key.clone());
-            self.data.insert(key, value);
+        if value.is_null() {
+            self.delete(&key);
+            return Ok(());
         }
+        check_value_depth(&value)?;
+        if self.data.get(&key) != Some(&value) || self.edits.contains_key(&key) {
+            self.record_edit(&key, Edit::Set(value));
+        }
+        Ok(())
     }
     /// `del session[key]`; true if the key was there.
     pub fn delete(&mut self, key: &str) -> bool {
@@ -166,11 +175,17 @@ impl Session {
     }
     /// `session.pop(key)`.
     pub fn pop(&mut self, key: &str) -> Option<Value> {
-        let v = self.data.remove(key);
-        if v.is_some() {
-            self.dirty.insert(key.to_owned());
+        let v = self.data.get(key).cloned();
+        if v.is_some() || self.edits.contains_key(key) {
+            self.record_edit(key, Edit::Delete);
         }
         v
+    }
+    /// Applies `edit` to the local data and folds it into this request's edits.
+    fn record_edit(&mut self, key: &str, edit: Edit) {
+        apply_edit(&mut self.data, key, &edit);
+        let prev = self.edits.remove(key);
+        self.edits.insert(key.to_owned(), compose(prev, edit));
     }
     /// `key in session`.
     pub fn contains(&self, key: &str) -> bool {
@@ -199,45 +214,62 @@ impl Session {
     /// `session.clear()`.
     pub fn clear(&mut self) {
         let keys: Vec<String> = self.data.keys().cloned().collect();
-        self.dirty.extend(keys);
-        self.data.clear();
+        for k in keys {
+            self.record_edit(&k, Edit::Delete);
+        }
     }
     /// `session.update(other)`.
-    pub fn update(&mut self, other: Map<String, Value>) {
+    pub fn update(&mut self, other: Map<String, Value>) -> Result<(), Error> {
+        other.values().try_for_each(check_value_depth)?;
         for (k, v) in other {
-            self.set(k, v);
+            self.set(k, v)?;
         }
+        Ok(())
     }
     /// `session.setdefault(key, default)`.
-    pub fn setdefault(&mut self, key: &str, default: Value) -> &Value {
+    pub fn setdefault(&mut self, key: &str, default: Value) -> Result<Option<&Value>, Error> {
         if !self.data.contains_key(key) {
-            self.set(key, default);
+            self.set(key, default)?;
         }
-        &self.data[key]
+        Ok(self.data.get(key))
     }
 
-    /// Applies an RFC 7386 merge patch (it must be a JSON object) to the data; each touched
-    /// top-level key counts as changed.
+    /// Applies an RFC 7386 merge patch (it must be a JSON object) to the data. What is
+    /// stored at commit is exactly the RFC 7386 result, nested nulls and nested objects
+    /// included: object members are kept as patches (so a concurrent change to a sibling
+    /// nested key survives), other members replace, `null` members delete. A patch nested
+    /// deeper than [`MAX_DEPTH`](super::edits::MAX_DEPTH) is refused whole.
     pub fn apply_patch(&mut self, patch: &Value) -> Result<(), Error> {
         let Value::Object(p) = patch else {
             return Err(Error::BadPatch(
                 "a session patch must be a JSON object".into(),
             ));
         };
+        p.values().try_for_each(check_value_depth)?;
         for (k, v) in p {
-            let before = self.data.get(k).cloned();
-            let mut slot = before.clone().unwrap_or(Value::Null);
-            super::patch::merge_patch(&mut slot, v);
-            if v.is_null() {
-                self.data.remove(k);
-            } else {
-                self.data.insert(k.clone(), slot);
-            }
-            if self.data.get(k) != before.as_ref() {
-                self.dirty.insert(k.clone());
+            match v {
+                Value::Null => {
+                    self.pop(k);
+                }
+                Value::Object(_) => {
+                    let mut after = self.data.get(k).cloned().unwrap_or(Value::Null);
+                    super::patch::merge_patch(&mut after, v);
+                    if self.data.get(k) != Some(&after) || self.edits.contains_key(k) {
+                        self.record_edit(k, Edit::Merge(vec![v.clone()]));
+                    }
+                }
+                other => self.set(k.clone(), other.clone())?,
             }
         }
         Ok(())
+    }
+
+    /// Re-applies edits made before a reload (explicit locking's acquire) on top of the
+    /// freshly loaded data.
+    pub fn replay(&mut self, edits: Edits) {
+        for (k, e) in edits {
+            self.record_edit(&k, e);
+        }
     }
 
     /// New id, same data; the old id is deleted at commit, in the same plan that creates the
@@ -264,12 +296,9 @@ impl Session {
         self.destroy();
     }
 
-    /// The top-level merge patch of this request's changes.
-    pub fn patch(&self) -> Map<String, Value> {
-        self.dirty
-            .iter()
-            .map(|k| (k.clone(), self.data.get(k).cloned().unwrap_or(Value::Null)))
-            .collect()
+    /// This request's edits, one per touched key.
+    pub fn edits(&self) -> &Edits {
+        &self.edits
     }
 
     /// The change that saves this request's edits so far, if they can be saved on their own:
@@ -278,7 +307,7 @@ impl Session {
     pub fn flush_change(&self, now: u64) -> Option<Change> {
         let plain = self.record.is_some() && !self.regenerated && self.ending == Ending::Live;
         (plain && self.is_modified()).then(|| Change::Update {
-            patch: self.patch(),
+            edits: self.edits.clone(),
             accessed: now,
         })
     }
@@ -290,7 +319,7 @@ impl Session {
             rec.accessed = now;
             rec.expires = expiry(cfg, rec.created, now);
         }
-        self.dirty.clear();
+        self.edits.clear();
     }
 
     /// Decides the request's storage changes and cookie. Nothing is written for a new session
@@ -324,13 +353,12 @@ impl Session {
                 if !self.data.is_empty() {
                     cookie = set(rec.expires);
                     ops.push((self.id.clone(), Change::Create { record: rec }));
-                } else if self.missing {
-                    // The client's id is gone (expired, destroyed, or regenerated by a request
-                    // that held the lock just before this one). Issuing a new, empty session
-                    // here would replace the cookie a login just set; leave it alone.
-                    cookie = CookieAction::Keep;
                 } else {
-                    cookie = set(rec.expires);
+                    // Nothing stored, so no cookie: an anonymous visitor's id would change on
+                    // every request, and when the client's id is gone (expired, destroyed, or
+                    // regenerated by a request that held the lock just before this one) a new
+                    // empty session would replace the cookie a login just set.
+                    cookie = CookieAction::Keep;
                 }
             }
             Some(rec) if self.regenerated => {
@@ -350,7 +378,7 @@ impl Session {
                     ops.push((
                         self.id.clone(),
                         Change::Update {
-                            patch: self.patch(),
+                            edits: self.edits.clone(),
                             accessed: now,
                         },
                     ));
@@ -407,8 +435,8 @@ mod tests {
     fn dict_api() {
         let mut s = Session::fresh().unwrap();
         assert!(s.is_empty() && !s.is_modified());
-        s.set("a", json!(1));
-        s.set("b", json!("two"));
+        s.set("a", json!(1)).unwrap();
+        s.set("b", json!("two")).unwrap();
         assert_eq!(s.get("a"), Some(&json!(1)));
         assert!(s.contains("b") && !s.contains("c"));
         assert_eq!(s.len(), 2);
@@ -418,12 +446,13 @@ mod tests {
             vec![json!(1), json!("two")]
         );
         assert_eq!(s.items().count(), 2);
-        assert_eq!(s.setdefault("a", json!(9)), &json!(1));
-        assert_eq!(s.setdefault("c", json!(3)), &json!(3));
+        assert_eq!(s.setdefault("a", json!(9)).unwrap(), Some(&json!(1)));
+        assert_eq!(s.setdefault("c", json!(3)).unwrap(), Some(&json!(3)));
         assert_eq!(s.pop("c"), Some(json!(3)));
         assert_eq!(s.pop("c"), None);
         assert!(s.delete("b") && !s.delete("b"));
-        s.update(json!({"x": 1, "y": 2}).as_object().unwrap().clone());
+        s.update(json!({"x": 1, "y": 2}).as_object().unwrap().clone())
+            .unwrap();
         assert_eq!(s.len(), 3);
         s.clear();
         assert!(s.is_empty());
@@ -432,10 +461,10 @@ mod tests {
     #[test]
     fn setting_an_equal_value_is_not_a_change() {
         let mut s = existing(json!({"a": 1}));
-        s.set("a", json!(1));
+        s.set("a", json!(1)).unwrap();
         assert!(!s.is_modified());
-        s.set("a", json!(2));
-        assert_eq!(Value::Object(s.patch()), json!({"a": 2}));
+        s.set("a", json!(2)).unwrap();
+        assert_eq!(s.edits(), &Edits::from([("a".into(), Edit::Set(json!(2)))]));
     }
 
     #[test]
@@ -458,12 +487,12 @@ mod tests {
     }
 
     #[test]
-    fn anonymous_session_without_data_writes_nothing_but_gets_a_cookie() {
+    fn anonymous_session_without_data_writes_nothing_and_sets_no_cookie() {
         let signer = Signer::new(&[K1]).unwrap();
         let s = Session::fresh().unwrap();
         let plan = s.plan(&cfg(), &signer, 0).unwrap();
         assert!(plan.ops.is_empty());
-        assert!(matches!(plan.cookie, CookieAction::Set { .. }));
+        assert_eq!(plan.cookie, CookieAction::Keep);
     }
 
     #[test]
@@ -479,7 +508,7 @@ mod tests {
         assert!(plan.ops.is_empty());
         assert_eq!(plan.cookie, CookieAction::Keep);
         let mut s = Session::open(Some(gone), None, 0).unwrap();
-        s.set("k", json!(1));
+        s.set("k", json!(1)).unwrap();
         assert!(matches!(
             s.plan(&cfg(), &signer, 0).unwrap().cookie,
             CookieAction::Set { .. }
@@ -490,7 +519,7 @@ mod tests {
     fn new_session_with_data_is_created() {
         let signer = Signer::new(&[K1]).unwrap();
         let mut s = Session::fresh().unwrap();
-        s.set("n", json!(1));
+        s.set("n", json!(1)).unwrap();
         let plan = s.plan(&cfg(), &signer, 0).unwrap();
         assert!(matches!(&plan.ops[..], [(id, Change::Create { .. })] if id == s.id()));
         let CookieAction::Set { value, max_age } = plan.cookie else {
@@ -510,7 +539,7 @@ mod tests {
         assert_eq!(early.cookie, CookieAction::Keep);
         let due = s.plan(&c, &signer, 10_000).unwrap();
         assert!(
-            matches!(&due.ops[..], [(_, Change::Update { patch, accessed: 10_000 })] if patch.is_empty())
+            matches!(&due.ops[..], [(_, Change::Update { edits, accessed: 10_000 })] if edits.is_empty())
         );
         assert!(matches!(due.cookie, CookieAction::Set { .. }));
     }
@@ -519,13 +548,17 @@ mod tests {
     fn changed_session_writes_only_its_changes() {
         let signer = Signer::new(&[K1]).unwrap();
         let mut s = existing(json!({"a": 1, "b": 2}));
-        s.set("a", json!(5));
+        s.set("a", json!(5)).unwrap();
         s.delete("b");
         let plan = s.plan(&cfg(), &signer, 50).unwrap();
-        let [(_, Change::Update { patch, .. })] = &plan.ops[..] else {
+        let [(_, Change::Update { edits, .. })] = &plan.ops[..] else {
             panic!("{plan:?}")
         };
-        assert_eq!(Value::Object(patch.clone()), json!({"a": 5, "b": null}));
+        let want = Edits::from([
+            ("a".into(), Edit::Set(json!(5))),
+            ("b".into(), Edit::Delete),
+        ]);
+        assert_eq!(edits, &want);
     }
 
     #[test]
@@ -592,10 +625,12 @@ mod tests {
             Value::Object(s.data().clone()),
             json!({"a": {"x": 1, "y": 2}, "c": 3})
         );
-        assert_eq!(
-            Value::Object(s.patch()),
-            json!({"a": {"x": 1, "y": 2}, "b": null, "c": 3})
-        );
+        let want = Edits::from([
+            ("a".into(), Edit::Merge(vec![json!({"y": 2})])),
+            ("b".into(), Edit::Delete),
+            ("c".into(), Edit::Set(json!(3))),
+        ]);
+        assert_eq!(s.edits(), &want);
         assert!(s.apply_patch(&json!([1])).is_err());
         assert!(s.apply_patch(&json!("x")).is_err());
     }
@@ -608,7 +643,7 @@ mod tests {
             ..cfg()
         };
         let mut s = existing(json!({}));
-        s.set("big", json!("x".repeat(64)));
+        s.set("big", json!("x".repeat(64))).unwrap();
         assert!(matches!(
             s.plan(&c, &signer, 1),
             Err(Error::TooLarge { .. })

@@ -170,10 +170,7 @@ impl ScopeCore {
     pub fn set(&self, key: &str, json: &str) -> Result<(), JsValue> {
         let value: serde_json::Value = serde_json::from_str(json)
             .map_err(|_| usage("session values must be JSON-serializable"))?;
-        self.with(|s| {
-            s.set(key, value);
-            Ok(())
-        })
+        self.with(|s| s.set(key, value))
     }
 
     /// Deletes `key`; true if it was there.

@@ -10,7 +10,7 @@
 //!     let mut scope = sessions.start(&req)?;              // verifies the cookie, no storage yet
 //!     let session = scope.session().await?;               // loads (and locks) on first use
 //!     let n = session.get("n").and_then(|v| v.as_u64()).unwrap_or(0) + 1;
-//!     session.set("n", n.into());
+//!     session.set("n", n.into())?;
 //!     scope.commit(Response::ok(format!("visit {n}"))?, &ctx).await // save, Set-Cookie, unlock
 //! }
 //! ```

@@ -45,21 +45,21 @@ async fn handle(req: &Request, scope: &mut SessionScope) -> Result<Response, Err
         "/count" => {
             let session = scope.session().await?; // SESSION_LOCKING=implicit locks here
             let n = count_of(session) + 1;
-            session.set("count", n.into());
+            session.set("count", n.into())?;
             json(json!({ "count": n, "isNew": session.is_new() }))
         }
         "/explicit" => {
             scope.acquire_lock().await?; // loads under the lock
             let session = scope.session().await?;
             let n = count_of(session) + 1;
-            session.set("count", n.into());
+            session.set("count", n.into())?;
             scope.release_lock().await?; // saves under the lock, then releases
             json(json!({ "count": n }))
         }
         "/login" => {
             let session = scope.session().await?;
             session.regenerate()?;
-            session.set("user", "ann".into());
+            session.set("user", "ann".into())?;
             json(json!({ "ok": true }))
         }
         "/logout" => {
