@@ -5,11 +5,30 @@
 
 use std::time::Duration;
 
-use super::duration::parse_duration;
+use super::duration::{parse_duration, MAX_DURATION};
 use super::Error;
 
 /// Browsers cap cookie lifetimes at 400 days (RFC 6265bis); so do we.
 pub const MAX_COOKIE_AGE: Duration = Duration::from_secs(400 * 86_400);
+
+/// Largest `SESSION_MAX_BYTES` accepted. The session data is forwarded to the origin as
+/// unpadded base64url JSON in the `X-Session-Data` request header, which is 4/3 of the bytes,
+/// and origins limit header sizes:
+///
+/// | origin / setting                       | limit                     |
+/// |----------------------------------------|---------------------------|
+/// | nginx `large_client_header_buffers`    | 8 KB per header line      |
+/// | Apache `LimitRequestFieldSize`         | 8190 bytes per header line|
+/// | Node.js `--max-http-header-size`       | 16 KB for all headers     |
+/// | our default ([`DEFAULT_DATA_BYTES`])   | 4096 bytes → 5462 chars   |
+/// | our maximum (this)                     | 6000 bytes → 8000 chars   |
+///
+/// At the maximum, `X-Session-Data: ` plus 8000 characters stays under an 8 KB line; the
+/// default leaves room under Node's 16 KB total for cookies and the other headers.
+pub const MAX_DATA_BYTES: usize = 6000;
+
+/// Default `SESSION_MAX_BYTES`; see [`MAX_DATA_BYTES`] for why it is small.
+pub const DEFAULT_DATA_BYTES: usize = 4096;
 
 /// The SameSite cookie attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +124,20 @@ impl HeaderNames {
             prefix: p,
         }
     }
+
+    /// True when `name` is one of ours: lower-cased, with `_` and `.` read as `-`, it starts
+    /// with the prefix read the same way. So under `X-Session-`, `X_Session_Data`,
+    /// `x.session.id` and `X-SESSION-NEW` all are, since some servers and gateways map `_`
+    /// and `.` in header names to `-` (or the other way round); a client copy under any of
+    /// these spellings must be stripped before forwarding.
+    pub fn is_session_header(&self, name: &str) -> bool {
+        let norm = |c: char| match c {
+            '_' | '.' => '-',
+            c => c.to_ascii_lowercase(),
+        };
+        let mut n = name.chars().map(norm);
+        !self.prefix.is_empty() && self.prefix.chars().map(norm).all(|p| n.next() == Some(p))
+    }
 }
 
 impl Default for HeaderNames {
@@ -159,7 +192,10 @@ pub struct Config {
     pub lock_lease: Duration,
     /// Path prefixes served without taking the lock (polling endpoints, CherryPy #630).
     pub unlocked_paths: Vec<String>,
-    /// Largest encoded session data accepted, in bytes (it travels in a header).
+    /// Largest session data accepted, in JSON bytes. It travels base64url-encoded in a request
+    /// header, so `SESSION_MAX_BYTES` defaults to [`DEFAULT_DATA_BYTES`] (4096) and is at most
+    /// [`MAX_DATA_BYTES`] (6000): nginx and Apache refuse header lines over 8 KB, Node all
+    /// headers over 16 KB (the table is on [`MAX_DATA_BYTES`]).
     pub max_data_bytes: usize,
     /// Proxy header names.
     pub headers: HeaderNames,
@@ -182,7 +218,7 @@ impl Default for Config {
             lock_wait: Duration::from_secs(10),
             lock_lease: Duration::from_secs(30),
             unlocked_paths: Vec::new(),
-            max_data_bytes: 16 * 1024,
+            max_data_bytes: DEFAULT_DATA_BYTES,
             headers: HeaderNames::default(),
             key_prefix: "session:".into(),
             sweep_budget: 900,
@@ -263,7 +299,12 @@ impl Config {
                 .collect();
         }
         if let Some(v) = var("SESSION_MAX_BYTES") {
-            c.max_data_bytes = parse_usize("SESSION_MAX_BYTES", &v, 2, 64 * 1024)?;
+            c.max_data_bytes = match v.trim().parse::<usize>() {
+                Ok(n) if n > MAX_DATA_BYTES => return Err(Error::Config(format!(
+                    "SESSION_MAX_BYTES must be at most {MAX_DATA_BYTES}: the data travels base64url-encoded (4/3 of the bytes) in the X-Session-Data request header, and common origins refuse header lines over 8 KB (nginx, Apache) or all headers over 16 KB (Node), got \"{v}\""
+                ))),
+                _ => parse_usize("SESSION_MAX_BYTES", &v, 2, MAX_DATA_BYTES)?,
+            };
         }
         if let Some(v) = var("SESSION_HEADER_PREFIX") {
             c.headers = HeaderNames::with_prefix(v.trim());
@@ -365,8 +406,11 @@ impl Config {
                 return err("SESSION_ABSOLUTE_TIMEOUT must be between 1s and 400d");
             }
         }
-        if self.lock_lease < Duration::from_millis(100) {
-            return err("SESSION_LOCK_LEASE must be at least 100ms");
+        if self.lock_wait > MAX_DURATION {
+            return err("SESSION_LOCK_TIMEOUT must be at most 400d");
+        }
+        if self.lock_lease < Duration::from_millis(100) || self.lock_lease > MAX_DURATION {
+            return err("SESSION_LOCK_LEASE must be between 100ms and 400d");
         }
         let h = &self.headers.prefix;
         if h.is_empty() || !h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
@@ -385,6 +429,96 @@ impl Config {
                 .iter()
                 .any(|p| path.starts_with(p.as_str()))
     }
+}
+
+/// Validates `ORIGIN`, the base URL the proxy forwards to, and returns it without a trailing
+/// slash, so `format!("{origin}{path}{search}")` is the upstream URL: `http://h/base/` gives
+/// `http://h/base`. Accepted: `http://` or `https://` (any case), a host name, IPv4 address or
+/// bracketed IPv6 address, an optional numeric port and an optional path. Refused, each with a
+/// message naming the var: a missing or empty value, another scheme, a query or fragment
+/// (the request's own are appended), credentials (`user@`), spaces, control characters,
+/// backslashes, non-ASCII text (write a host in punycode) and `.`/`..` path segments.
+/// Deliberately no URL crate: it would weigh on the wasm size for one check at startup.
+pub fn parse_origin(value: Option<&str>) -> Result<String, Error> {
+    let v = value.map(str::trim).unwrap_or_default();
+    if v.is_empty() {
+        return Err(Error::Config(
+            "ORIGIN is required: the http(s) URL requests are forwarded to".into(),
+        ));
+    }
+    let bad = |why: &str| {
+        Err(Error::Config(format!(
+            "ORIGIN must be an http(s) URL{why}, got {v:?}"
+        )))
+    };
+    let Some((scheme, rest)) = v.split_once("://") else {
+        return bad("");
+    };
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return bad("");
+    }
+    if v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad(" without spaces or control characters");
+    }
+    if !v.is_ascii() {
+        return bad(" in ASCII (write an international host name in punycode)");
+    }
+    if v.contains(['?', '#']) {
+        return bad(
+            " without a query or fragment (the request's path and query are appended to it)",
+        );
+    }
+    if v.contains('\\') {
+        return bad(" without backslashes");
+    }
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    if authority.contains('@') {
+        return bad(" without user:password@");
+    }
+    let (host_ok, port) = match authority.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((h, port)) => (
+                !h.is_empty()
+                    && h.bytes()
+                        .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.'),
+                port,
+            ),
+            None => (false, ""),
+        },
+        None => {
+            let (h, port) = authority
+                .find(':')
+                .map_or((authority, ""), |i| authority.split_at(i));
+            let ok = !h.is_empty()
+                && !h.starts_with(['.', '-'])
+                && !h.contains("..")
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+            (ok, port)
+        }
+    };
+    if !host_ok {
+        return bad(" with a host name");
+    }
+    if !port.is_empty() {
+        let digits = port.strip_prefix(':').unwrap_or_default();
+        let ok = (1..=5).contains(&digits.len())
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && matches!(digits.parse::<u32>(), Ok(1..=65_535));
+        if !ok {
+            return bad(" with a numeric port from 1 to 65535");
+        }
+    }
+    let dot_segment = |seg: &str| {
+        let seg = seg.to_ascii_lowercase().replace("%2e", ".");
+        seg == "." || seg == ".."
+    };
+    if path.split('/').any(dot_segment) {
+        return bad(" without . or .. path segments");
+    }
+    let base = format!("{scheme}://{authority}{path}");
+    Ok(base.trim_end_matches('/').to_owned())
 }
 
 /// The part of the config a session's serialization point (its Durable Object) needs. It
@@ -580,6 +714,171 @@ mod tests {
         assert_eq!(back.absolute_timeout, c.absolute_timeout);
         assert_eq!(back.lock_lease, c.lock_lease);
         assert_eq!(back.store_params(), c.store_params());
+    }
+
+    #[test]
+    fn every_duration_var_is_bounded_to_400_days() {
+        for var in [
+            "SESSION_TIMEOUT",
+            "SESSION_ABSOLUTE_TIMEOUT",
+            "SESSION_LOCK_TIMEOUT",
+            "SESSION_LOCK_LEASE",
+        ] {
+            assert!(from(&[(var, "400d")]).is_ok(), "{var}");
+            let e = from(&[(var, "213503982334d")]).unwrap_err().to_string();
+            assert_eq!(
+                e,
+                format!(
+                    "{var} must be a duration like 60m or 90s, at most 400d, got \"213503982334d\""
+                )
+            );
+        }
+        let c = Config {
+            lock_wait: MAX_COOKIE_AGE + Duration::from_secs(1),
+            ..Config::default()
+        };
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("SESSION_LOCK_TIMEOUT"));
+        let c = Config {
+            lock_lease: Duration::from_secs(u64::MAX),
+            ..Config::default()
+        };
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("SESSION_LOCK_LEASE"));
+        let e = from(&[("SESSION_LOCK_LEASE", "50ms")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("between 100ms and 400d"), "{e}");
+    }
+
+    #[test]
+    fn max_bytes_fits_origin_header_limits() {
+        assert_eq!(Config::default().max_data_bytes, 4096);
+        assert_eq!(MAX_DATA_BYTES, 6000);
+        // base64url without padding, plus the header name, under an 8 KB header line
+        let line = "X-Session-Data: ".len() + (MAX_DATA_BYTES * 4).div_ceil(3);
+        assert!(line < 8192, "{line}");
+        assert_eq!(
+            from(&[("SESSION_MAX_BYTES", "6000")])
+                .unwrap()
+                .max_data_bytes,
+            6000
+        );
+        let e = from(&[("SESSION_MAX_BYTES", "6001")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("SESSION_MAX_BYTES") && e.contains("6000"), "{e}");
+        assert!(e.contains("8 KB") && e.contains("\"6001\""), "{e}");
+        for bad in ["16384", "1", "x", "-1"] {
+            assert!(from(&[("SESSION_MAX_BYTES", bad)]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn origin_is_validated() {
+        assert_eq!(
+            parse_origin(Some("https://example.com")).unwrap(),
+            "https://example.com"
+        );
+        assert_eq!(
+            parse_origin(Some(" http://h/base/ ")).unwrap(),
+            "http://h/base"
+        );
+        assert_eq!(parse_origin(Some("http://h/")).unwrap(), "http://h");
+        assert_eq!(
+            parse_origin(Some("HTTPS://h:8443")).unwrap(),
+            "https://h:8443"
+        );
+        assert_eq!(
+            parse_origin(Some("http://127.0.0.1:8787")).unwrap(),
+            "http://127.0.0.1:8787"
+        );
+        assert_eq!(
+            parse_origin(Some("http://[::1]:8080/a/b")).unwrap(),
+            "http://[::1]:8080/a/b"
+        );
+        assert_eq!(
+            parse_origin(Some("http://h.example/a%20b/")).unwrap(),
+            "http://h.example/a%20b"
+        );
+        for missing in [None, Some(""), Some("   ")] {
+            let e = parse_origin(missing).unwrap_err().to_string();
+            assert!(e.starts_with("ORIGIN is required"), "{e}");
+        }
+        let e = parse_origin(Some("ftp://h")).unwrap_err().to_string();
+        assert_eq!(e, r#"ORIGIN must be an http(s) URL, got "ftp://h""#);
+        for bad in [
+            "example.com",
+            "http:/h",
+            "javascript:alert(1)",
+            "http://h/base?x=1",
+            "http://h#f",
+            "http://h/?",
+            "http://",
+            "http:///path",
+            "http://:80",
+            "http://user:pw@h",
+            "http://h@evil.example",
+            "http://h x",
+            "http://h/a b",
+            "http://h/a\tb",
+            "http://h\\evil.example",
+            "http://h/a\\b",
+            "http://h:port",
+            "http://h:99999",
+            "http://h:",
+            "http://[::1",
+            "http://[zz]",
+            "http://h/../x",
+            "http://h/a/./b",
+            "http://ex\u{e4}mple.com",
+        ] {
+            let e = parse_origin(Some(bad)).unwrap_err().to_string();
+            assert!(e.starts_with("ORIGIN must be an http(s) URL"), "{bad}: {e}");
+            assert!(!e.contains("required"), "{bad}: {e}");
+        }
+        let e = parse_origin(Some("http://h/base?x=1"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("query") && e.contains("http://h/base?x=1"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn session_header_names_match_by_normalized_prefix() {
+        let h = HeaderNames::with_prefix("X-Session-");
+        for name in [
+            "X-Session-Id",
+            "x-session-data",
+            "X_Session_Data",
+            "x.session.id",
+            "X-SESSION-NEW",
+            "x-session-anything",
+            "X-Session-",
+        ] {
+            assert!(h.is_session_header(name), "{name}");
+        }
+        for name in [
+            "X-Sessions",
+            "X-Session",
+            "Cookie",
+            "x-sessionid",
+            "y-session-id",
+            "",
+        ] {
+            assert!(!h.is_session_header(name), "{name}");
+        }
+        let h = HeaderNames::with_prefix("X_App.Session-");
+        assert!(h.is_session_header("x-app-session-id"));
+        assert!(h.is_session_header("X.APP_SESSION.data"));
     }
 
     #[test]

@@ -1,11 +1,23 @@
 //! Reading the session cookie from Cookie headers and issuing Set-Cookie values, with the
 //! `cookie` crate doing the parsing and formatting.
 //!
+//! A Cookie header is a list of `name=value` pairs separated by `;` (RFC 6265 §4.2.1) and
+//! nothing else: a comma is part of a value. `pref=x,__Host-session=v` is the cookie `pref`
+//! with the value `x,__Host-session=v`; it is never a session candidate. (Splitting on commas
+//! too would let a sibling subdomain "toss" a cookie whose value smuggles in a session pair
+//! that is checked ahead of the real one.) The Fetch API joins several Cookie header fields
+//! with ", "; then only the first pair of each later field is glued to the previous pair's
+//! value and lost. That is accepted: browsers send one Cookie header, and HTTP/2 and HTTP/3
+//! rejoin split cookie fields with "; " (RFC 9113 §8.2.3, RFC 9114 §4.2.1).
+//!
 //! Choosing among duplicates is a documented rule, not an accident of order: every cookie
-//! whose name matches exactly (case-sensitive, so `__HOST-id` is a different cookie) is a
-//! candidate, in header order; the first candidate whose signature verifies wins. Browsers
-//! send the cookie with the longest matching path first, so that is the most specific one.
-//! At most [`MAX_CANDIDATES`] candidates are checked, bounding the work a hostile header buys.
+//! whose name matches exactly (case-sensitive, so `__HOST-id` is a different cookie) and whose
+//! value has the shape of a signed value is a candidate, in header order; the first candidate
+//! whose signature verifies wins. Browsers send the cookie with the longest matching path
+//! first, so that is the most specific one. At most [`MAX_CANDIDATES`] candidates are checked,
+//! bounding the work a hostile header buys: junk values cost no slot, but values shaped like
+//! signed ones (for instance a sibling subdomain's own cookies, or forgeries) do, so
+//! [`MAX_CANDIDATES`] such values ahead of the real cookie hide it.
 
 use std::time::Duration;
 
@@ -13,20 +25,39 @@ use cookie::{Cookie, Expiration};
 use time::OffsetDateTime;
 
 use super::config::{CookieConfig, SameSite, MAX_COOKIE_AGE};
+use super::id::ID_LEN;
 use super::session::CookieAction;
 use super::signing::{Signer, Verified};
 
 /// Most same-name cookies whose signatures are checked per request.
 pub const MAX_CANDIDATES: usize = 8;
 
-/// Values of cookies named exactly `name`, in order, from any number of Cookie headers.
-/// Malformed pairs (no `=`, empty name, junk) are skipped.
+/// Length of a signed value's tag: an HMAC-SHA256 tag (32 bytes) in unpadded base64url, as
+/// `TAG_LEN` in `signing.rs` (private there, hence repeated here).
+const SIGNED_TAG_LEN: usize = 43;
+
+/// A cheap shape check, no MAC: could `value` be a signed cookie value, that is
+/// `<id>.<tag>` with a [`ID_LEN`]-character id and a 43-character tag, both of
+/// `[A-Za-z0-9_-]` (the format `signing.rs` writes)? Only values that pass use up a candidate
+/// slot; [`Signer::verify`] still does the real check.
+pub fn plausible(value: &str) -> bool {
+    let b = value.as_bytes();
+    b.len() == ID_LEN + 1 + SIGNED_TAG_LEN
+        && b[ID_LEN] == b'.'
+        && b.iter()
+            .enumerate()
+            .all(|(i, &c)| i == ID_LEN || c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+}
+
+/// Values of cookies named exactly `name` that are [`plausible`] signed values, in order, from
+/// any number of Cookie headers, each split on `;` only. Malformed pairs (no `=`, empty name,
+/// junk) and implausible values are skipped; at most [`MAX_CANDIDATES`] are returned.
 pub fn candidates<'a>(headers: impl IntoIterator<Item = &'a str>, name: &str) -> Vec<&'a str> {
     let mut out = Vec::new();
     for header in headers {
         for c in Cookie::split_parse(header).flatten() {
             if c.name() == name {
-                if let Some(v) = c.value_raw() {
+                if let Some(v) = c.value_raw().filter(|v| plausible(v)) {
                     out.push(v);
                     if out.len() == MAX_CANDIDATES {
                         return out;
@@ -49,10 +80,12 @@ pub fn select<'a>(
         .find_map(|v| signer.verify(v))
 }
 
-/// [`select`] over the Cookie header as the Fetch API hands it over: several Cookie headers
-/// arrive joined by ", ", and our signed values never contain a comma.
+/// [`select`] over the Cookie header as the Fetch API hands it over. The whole header is one
+/// list of `;`-separated pairs: it is NOT split on commas, so a pair like
+/// `pref=x,__Host-session=v` is the cookie `pref` (see the module doc). Several Cookie
+/// headers joined by ", " lose the first pair of each later header, which is accepted.
 pub fn select_joined(joined: &str, name: &str, signer: &Signer) -> Option<Verified> {
-    select(joined.split(','), name, signer)
+    select([joined], name, signer)
 }
 
 fn same_site(s: SameSite) -> cookie::SameSite {
@@ -140,9 +173,12 @@ pub fn sets_cookie_named(set_cookie: &str, name: &str) -> bool {
 }
 
 /// The Cookie header to forward upstream: every pair except `name`'s, so the origin never
-/// sees (or can log) the session cookie. Other pairs are passed on byte for byte, commas in
-/// their values included; a session pair that follows a comma (several Cookie headers joined
-/// by ", ") is removed too. Returns `None` when nothing is left.
+/// sees (or can log) the session cookie. Pairs are split on `;` only, like [`select_joined`],
+/// and other pairs are passed on byte for byte, commas in their values included. On top of
+/// that, and only ever removing: a pair named `name` that follows a comma inside another
+/// pair's value (`pref=x,__Host-session=v`, or several Cookie headers joined by ", ") is cut
+/// out too, since it may be a real session value glued on by the join; and a session pair
+/// goes whole, including anything glued to its value. Returns `None` when nothing is left.
 pub fn strip_cookie(header: &str, name: &str) -> Option<String> {
     let is_ours = |pair: &str| pair.split('=').next().map(str::trim) == Some(name);
     let mut kept: Vec<String> = Vec::new();
@@ -227,7 +263,8 @@ mod tests {
 
     #[test]
     fn candidates_are_bounded() {
-        let h: String = (0..100).map(|i| format!("n=v{i}; ")).collect();
+        let shaped = format!("{}.{}", "i".repeat(32), "t".repeat(43));
+        let h: String = (0..100).map(|_| format!("n={shaped}; ")).collect();
         assert_eq!(candidates([h.as_str()], "n").len(), MAX_CANDIDATES);
     }
 
@@ -319,6 +356,100 @@ mod tests {
         assert_eq!(
             strip_cookie("__Host-session=x; __Host-session=y", "__Host-session"),
             None
+        );
+    }
+
+    #[test]
+    fn cookie_header_is_split_on_semicolons_only() {
+        let s = signer();
+        let (attacker, victim) = (
+            SessionId::generate().unwrap(),
+            SessionId::generate().unwrap(),
+        );
+        let (va, vv) = (s.sign(&attacker), s.sign(&victim));
+        // Cookie tossing: a sibling subdomain sets `pref=x,__Host-session=<attacker>`. Split
+        // on `;` only, that is the cookie `pref`, never a session candidate.
+        let h = format!("pref=x,__Host-session={va}; __Host-session={vv}");
+        assert_eq!(select_joined(&h, "__Host-session", &s).unwrap().id, victim);
+        let pairs: Vec<(String, String)> = Cookie::split_parse(h.as_str())
+            .flatten()
+            .map(|c| (c.name().to_owned(), c.value().to_owned()))
+            .collect();
+        assert_eq!(pairs[0], ("pref".into(), format!("x,__Host-session={va}")));
+        assert_eq!(pairs.len(), 2);
+        let h = format!("pref=x, __Host-session={va}");
+        assert!(select_joined(&h, "__Host-session", &s).is_none());
+        // Two Cookie headers joined by ", ": the later header's first pair is glued to the
+        // previous value (documented); its other pairs are still found.
+        let h = format!("a=1, __Host-session={vv}");
+        assert!(select_joined(&h, "__Host-session", &s).is_none());
+        let h = format!("a=1, b=2; __Host-session={vv}");
+        assert_eq!(select_joined(&h, "__Host-session", &s).unwrap().id, victim);
+    }
+
+    #[test]
+    fn implausible_values_do_not_use_up_candidate_slots() {
+        let s = signer();
+        let id = SessionId::generate().unwrap();
+        let v = s.sign(&id);
+        let mut h: String = (0..20)
+            .map(|i| format!("__Host-session=junk{i}; "))
+            .collect();
+        h.push_str(&format!("__Host-session={v}"));
+        assert_eq!(select_joined(&h, "__Host-session", &s).unwrap().id, id);
+        // Validly shaped but wrongly signed values do count: 8 of them exhaust the slots.
+        let forged = |_| {
+            let other = SessionId::generate().unwrap();
+            format!("__Host-session={}.{}; ", other.as_str(), "A".repeat(43))
+        };
+        let mut h: String = (0..MAX_CANDIDATES).map(forged).collect();
+        h.push_str(&format!("__Host-session={v}"));
+        assert!(select_joined(&h, "__Host-session", &s).is_none());
+        let mut h: String = (0..MAX_CANDIDATES - 1).map(forged).collect();
+        h.push_str(&format!("__Host-session={v}"));
+        assert_eq!(select_joined(&h, "__Host-session", &s).unwrap().id, id);
+    }
+
+    #[test]
+    fn shape_check_matches_signed_values() {
+        let s = signer();
+        let v = s.sign(&SessionId::generate().unwrap());
+        assert!(plausible(&v));
+        let (id, tag) = v.split_once('.').unwrap();
+        for bad in [
+            String::new(),
+            format!("{id}."),
+            format!("{id}.{tag}x"),
+            format!("{id}x.{}", &tag[1..]),
+            format!("{}.{tag}=", &id[1..]),
+            format!("{id}:{tag}"),
+            format!("{}+.{tag}", &id[1..]),
+            format!("{id}.{}/", &tag[1..]),
+            format!("{}é.{tag}", &id[2..]),
+        ] {
+            assert!(!plausible(&bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn comma_glued_session_pairs_are_stripped_too() {
+        let name = "__Host-session";
+        assert_eq!(
+            strip_cookie("pref=x,__Host-session=v; b=2", name).as_deref(),
+            Some("pref=x; b=2")
+        );
+        assert_eq!(
+            strip_cookie("a=1, __Host-session=v; b=2", name).as_deref(),
+            Some("a=1; b=2")
+        );
+        // Our pair with a later header's first pair glued on: the whole pair goes.
+        assert_eq!(
+            strip_cookie("a=1; __Host-session=v, b=2", name).as_deref(),
+            Some("a=1")
+        );
+        assert_eq!(
+            strip_cookie("a=x,y; b=2", name).as_deref(),
+            Some("a=x,y; b=2")
         );
     }
 
