@@ -320,7 +320,11 @@ async fn acquire_keeps_earlier_edits_on_top_of_the_fresh_record() {
     let b = backend(&cfg);
     let v = create(&b, &cfg, &signer, json!({"a": 1, "b": 1})).await;
     let mut rs = RequestSession::new(Some(v.clone()), false);
-    rs.load(&*b, now()).await.unwrap().set("a", json!(2)).unwrap();
+    rs.load(&*b, now())
+        .await
+        .unwrap()
+        .set("a", json!(2))
+        .unwrap();
     // someone else changes b meanwhile
     let mut other = store::open(&*b, Some(v.clone()), true, now())
         .await
@@ -393,4 +397,129 @@ async fn a_refused_flush_keeps_the_final_commit_fenced() {
         Err(Error::LeaseLost)
     ));
     assert_eq!(b.stored(&v.id).unwrap().data["n"], json!(10));
+}
+
+/// A config whose leases run out quickly and whose expiry refresh is due at once.
+fn short_lease() -> Config {
+    Config {
+        lock_lease: Duration::from_millis(100),
+        refresh_share: 0.0,
+        ..Config::default()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_read_only_request_that_outlives_its_lease_still_answers() {
+    let cfg = short_lease();
+    let signer = Signer::from_list(SECRET).unwrap();
+    let b = backend(&cfg);
+    let v = create(&b, &cfg, &signer, json!({"n": 1})).await;
+    let slow = store::open(&*b, Some(v.clone()), true, now())
+        .await
+        .unwrap();
+    sleep(Duration::from_millis(150)).await; // the lease is gone; the refresh would be refused
+    let before = b.stored(&v.id).unwrap();
+    let cookie = store::commit(&*b, slow, &cfg, &signer, now())
+        .await
+        .unwrap();
+    assert_eq!(
+        cookie,
+        CookieAction::Keep,
+        "the skipped refresh sets no cookie"
+    );
+    assert_eq!(b.stored(&v.id).unwrap(), before, "nothing written");
+    // and the lock is free
+    let next = store::open(&*b, Some(v.clone()), true, now())
+        .await
+        .unwrap();
+    assert!(next.held.is_some());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_destroy_whose_lease_was_lost_still_destroys() {
+    let cfg = short_lease();
+    let signer = Signer::from_list(SECRET).unwrap();
+    let b = backend(&cfg);
+    let v = create(&b, &cfg, &signer, json!({"user": "ann"})).await;
+    let mut logout = store::open(&*b, Some(v.clone()), true, now())
+        .await
+        .unwrap();
+    sleep(Duration::from_millis(150)).await;
+    let mut newer = store::open(&*b, Some(v.clone()), true, now())
+        .await
+        .unwrap();
+    newer.session.set("seen", json!(true)).unwrap();
+    store::commit(&*b, newer, &cfg, &signer, now())
+        .await
+        .unwrap();
+    logout.session.destroy();
+    let cookie = store::commit(&*b, logout, &cfg, &signer, now())
+        .await
+        .unwrap();
+    assert_eq!(cookie, CookieAction::Remove);
+    assert!(b.stored(&v.id).is_none(), "logout wins over the lost lease");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_regenerate_whose_lease_was_lost_retries_under_a_fresh_lock() {
+    let cfg = short_lease();
+    let signer = Signer::from_list(SECRET).unwrap();
+    let b = backend(&cfg);
+    let v = create(&b, &cfg, &signer, json!({"n": 1})).await;
+    let mut login = store::open(&*b, Some(v.clone()), true, now())
+        .await
+        .unwrap();
+    login.session.set("user", json!("ann")).unwrap();
+    login.session.regenerate().unwrap();
+    sleep(Duration::from_millis(150)).await;
+    let mut newer = store::open(&*b, Some(v.clone()), true, now())
+        .await
+        .unwrap();
+    newer.session.set("n", json!(10)).unwrap();
+    store::commit(&*b, newer, &cfg, &signer, now())
+        .await
+        .unwrap();
+    let cookie = store::commit(&*b, login, &cfg, &signer, now())
+        .await
+        .unwrap();
+    let CookieAction::Set { value, .. } = cookie else {
+        panic!("{cookie:?}")
+    };
+    let new_id = signer.verify(&value).unwrap().id;
+    assert_ne!(new_id, v.id);
+    assert!(b.stored(&v.id).is_none(), "the old id is dead");
+    assert_eq!(
+        serde_json::Value::Object(b.stored(&new_id).unwrap().data),
+        json!({"n": 10, "user": "ann"}),
+        "the newer holder's write and the login's edit both survive"
+    );
+    assert_eq!(b.len(), 1, "no orphan record from the first attempt");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_write_lost_on_the_way_still_releases_the_lock() {
+    let cfg = short_lease();
+    let signer = Signer::from_list(SECRET).unwrap();
+    let b = backend(&cfg);
+    let v = create(&b, &cfg, &signer, json!({"n": 1})).await;
+    let mut o = store::open(&*b, Some(v.clone()), true, now())
+        .await
+        .unwrap();
+    o.session.set("n", json!(2)).unwrap();
+    b.lose_applies.set(1); // the write (which carries the release) never reaches the store
+    assert!(store::commit(&*b, o, &cfg, &signer, now()).await.is_err());
+    let asked = now();
+    let mut again = store::open(&*b, Some(v.clone()), true, now())
+        .await
+        .unwrap();
+    assert_eq!(
+        now(),
+        asked,
+        "granted at once, not after the lost lease ran out"
+    );
+    again.session.set("n", json!(3)).unwrap();
+    store::commit(&*b, again, &cfg, &signer, now())
+        .await
+        .unwrap();
+    assert_eq!(b.stored(&v.id).unwrap().data["n"], json!(3));
 }

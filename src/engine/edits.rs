@@ -167,7 +167,10 @@ mod tests {
         let start = json!({"k": {"x": 1}});
         let seqs = [
             vec![Edit::Set(json!(5)), Edit::Merge(vec![json!({"a": 1})])],
-            vec![Edit::Merge(vec![json!({"a": 1})]), Edit::Merge(vec![json!({"a": null, "b": 2})])],
+            vec![
+                Edit::Merge(vec![json!({"a": 1})]),
+                Edit::Merge(vec![json!({"a": null, "b": 2})]),
+            ],
             vec![Edit::Delete, Edit::Merge(vec![json!({"a": {"b": null}})])],
             vec![Edit::Merge(vec![json!({"y": 1})]), Edit::Set(json!({}))],
             vec![Edit::Merge(vec![json!({"y": 1})]), Edit::Delete],

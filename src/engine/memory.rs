@@ -24,6 +24,10 @@ pub struct MemoryBackend {
     sleeper: Rc<dyn Fn(u64) -> SleepFuture>,
     /// Fault injection for tests: when set, every storage call fails with this message.
     pub fail_with: RefCell<Option<String>>,
+    /// Fault injection for tests: this many next `apply` calls are lost on the way (they fail
+    /// without reaching the store, so they neither write nor release), as a Durable Object
+    /// call can fail before the object sees it.
+    pub lose_applies: std::cell::Cell<u32>,
 }
 
 impl MemoryBackend {
@@ -40,6 +44,7 @@ impl MemoryBackend {
             clock,
             sleeper,
             fail_with: RefCell::new(None),
+            lose_applies: std::cell::Cell::new(0),
         }
     }
 
@@ -109,6 +114,12 @@ impl Backend for MemoryBackend {
         lease: Option<&Lease>,
         release: bool,
     ) -> Result<(), Error> {
+        if self.lose_applies.get() > 0 {
+            self.lose_applies.set(self.lose_applies.get() - 1);
+            return Err(Error::Backend(
+                "injected: call lost before the store".into(),
+            ));
+        }
         let now = (self.clock)();
         let result = (|| {
             self.fault()?;

@@ -211,7 +211,11 @@ mod tests {
         let c = cfg();
         let r = Record::new(&c, map(json!({"a":1,"b":2})), 0);
         let op = Change::Update {
-            edits: [("a".into(), Edit::Delete), ("c".into(), Edit::Set(json!(3)))].into(),
+            edits: [
+                ("a".into(), Edit::Delete),
+                ("c".into(), Edit::Set(json!(3))),
+            ]
+            .into(),
             accessed: 5_000,
         };
         let Applied::Stored(n) = apply_op(&c, Some(&r), &op, 5_000).unwrap() else {

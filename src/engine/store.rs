@@ -103,6 +103,14 @@ pub async fn commit<B: Backend>(
 /// Like [`commit`], but when no write carried the release (a read-only request), hands the
 /// still-held lock back instead of releasing it, so a platform can release it off the response
 /// path (the proxy uses `wait_until`). On error the lock is released before returning.
+///
+/// A lost lease is handled by what the request was doing:
+/// - an unchanged session's expiry refresh is skipped (the response goes out; nothing the
+///   user did is lost);
+/// - a destroy takes the lock again and destroys: logout always wins;
+/// - a regenerate retries once under a fresh lock (reloading the data and re-applying this
+///   request's edits), then gives up;
+/// - any other change is refused ([`Error::LeaseLost`]): a newer holder may have written.
 pub async fn commit_deferred<B: Backend>(
     backend: &B,
     opened: Opened,
@@ -110,7 +118,7 @@ pub async fn commit_deferred<B: Backend>(
     signer: &Signer,
     now: u64,
 ) -> Result<(CookieAction, Option<(SessionId, Lease)>), Error> {
-    let Opened { session, held } = opened;
+    let Opened { session, mut held } = opened;
     let plan = match session.plan(cfg, signer, now) {
         Ok(p) => p,
         Err(e) => {
@@ -118,19 +126,112 @@ pub async fn commit_deferred<B: Backend>(
             return Err(e);
         }
     };
-    let mut released = false;
+    let mut cookie = plan.cookie;
     for (id, change) in &plan.ops {
-        let on_held = held.as_ref().filter(|(hid, _)| hid == id).map(|(_, l)| l);
-        let r = backend.apply(id, change, on_held, on_held.is_some()).await;
-        released |= on_held.is_some();
-        if let Err(e) = r {
-            if !released {
-                abandon(backend, held).await;
+        let lease = take_lease(&mut held, id);
+        let Err(e) = apply_releasing(backend, id, change, lease).await else {
+            continue;
+        };
+        match (e, lease) {
+            (Error::LeaseLost, Some(_)) if change.is_refresh_only() => cookie = CookieAction::Keep,
+            (Error::LeaseLost, Some(_)) if session.is_destroyed() => {
+                let begun = backend.begin(id, true).await?;
+                apply_releasing(backend, id, change, begun.lease).await?;
             }
+            (Error::LeaseLost, Some(_)) if session.regenerated() => {
+                let cookie =
+                    regenerate_relocked(backend, &session, &plan.ops, cfg, signer, now).await?;
+                return Ok((cookie, None));
+            }
+            (e, _) => {
+                abandon(backend, held).await;
+                return Err(e);
+            }
+        }
+    }
+    Ok((cookie, held))
+}
+
+/// The lease of `held` if it is on `id`; taking it, since the write on `id` releases it.
+fn take_lease(held: &mut Option<(SessionId, Lease)>, id: &SessionId) -> Option<Lease> {
+    match held {
+        Some((hid, lease)) if hid == id => {
+            let lease = *lease;
+            *held = None;
+            Some(lease)
+        }
+        _ => None,
+    }
+}
+
+/// Applies `change`, releasing `lease` with it. A call that fails may have failed before the
+/// object saw it, so the lease is then released explicitly as well (a stale token is
+/// ignored): a refused or failed write never leaves the lock held.
+async fn apply_releasing<B: Backend>(
+    backend: &B,
+    id: &SessionId,
+    change: &Change,
+    lease: Option<Lease>,
+) -> Result<(), Error> {
+    let r = backend
+        .apply(id, change, lease.as_ref(), lease.is_some())
+        .await;
+    if let (Err(_), Some(l)) = (&r, &lease) {
+        let _ = backend.release(id, l).await;
+    }
+    r
+}
+
+/// A regenerate whose lease on the old id was lost: remove the new record (it was built from
+/// data read under the lost lease), take the old id's lock again, reload, re-apply this
+/// request's edits, regenerate and commit once more. A second failure is final.
+async fn regenerate_relocked<B: Backend>(
+    backend: &B,
+    session: &Session,
+    first_ops: &[(SessionId, Change)],
+    cfg: &Config,
+    signer: &Signer,
+    now: u64,
+) -> Result<CookieAction, Error> {
+    let old = session.original_id().cloned().ok_or(Error::LeaseLost)?;
+    for (id, change) in first_ops {
+        if matches!(change, Change::Create { .. }) {
+            let _ = backend.apply(id, &Change::Delete, None, false).await;
+        }
+    }
+    let begun = backend.begin(&old, true).await?;
+    let lease = begun
+        .lease
+        .ok_or_else(|| Error::Backend("lock not granted".into()))?;
+    let mut held = Some((old.clone(), lease));
+    let verified = Verified {
+        id: old,
+        needs_resign: false,
+    };
+    let retried = Session::open(Some(verified), begun.record, now).and_then(|mut fresh| {
+        if fresh.is_new() {
+            return Err(Error::Gone); // destroyed meanwhile: nothing to move
+        }
+        fresh.replay(session.edits().clone());
+        fresh.regenerate()?;
+        fresh.plan(cfg, signer, now)
+    });
+    let plan = match retried {
+        Ok(p) => p,
+        Err(e) => {
+            abandon(backend, held).await;
+            return Err(e);
+        }
+    };
+    for (id, change) in &plan.ops {
+        let lease = take_lease(&mut held, id);
+        if let Err(e) = apply_releasing(backend, id, change, lease).await {
+            abandon(backend, held).await;
             return Err(e);
         }
     }
-    Ok((plan.cookie, if released { None } else { held }))
+    abandon(backend, held).await;
+    Ok(plan.cookie)
 }
 
 /// Releases a held lock without saving (origin failure, bad patch, handler error).
