@@ -27,7 +27,7 @@ export interface SessionOptions {
   SESSION_LOCK_LEASE?: Duration;
   /** Comma-separated path prefixes that never take the lock. */
   SESSION_UNLOCKED_PATHS?: string;
-  /** Largest session data in JSON bytes. Default 16384. */
+  /** Largest session data in JSON bytes. Default 4096, at most 6000 (it travels in one request header in the proxy). */
   SESSION_MAX_BYTES?: string | number;
   /** Proxy header prefix (unused by the JS API). Default "X-Session-". */
   SESSION_HEADER_PREFIX?: string;
@@ -69,6 +69,7 @@ export declare class Session {
   readonly isNew: boolean;
   readonly holdsLock: boolean;
   get<T extends Json = Json>(key: string): T | undefined;
+  /** `key` now holds exactly `value` (objects are replaced whole); `set(key, null)` deletes `key`. */
   set(key: string, value: Json): this;
   delete(key: string): boolean;
   has(key: string): boolean;

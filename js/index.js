@@ -5,6 +5,36 @@ import { SessionsCore, SessionLock } from "./dist/index.js";
 
 export { SessionLock };
 
+/** Session keys are strings; anything else is a caller's bug, reported before it reaches wasm. */
+function checkKey(key) {
+  if (typeof key !== "string") throw new TypeError(`session keys must be strings, got ${typeof key}`);
+}
+
+/**
+ * The response a commit adds its headers to, checked before anything is saved: a Response
+ * whose body is still unread, with headers we may change. A redirect's or a fetch() result's
+ * headers are immutable, so those are copied (a WebSocket upgrade keeps its socket).
+ */
+function prepare(response) {
+  if (!(response instanceof Response)) {
+    const got = response === null ? "null" : typeof response === "object" ? response.constructor?.name ?? "object" : typeof response;
+    throw new TypeError(`the session handler must return a Response, got ${got}`);
+  }
+  if (response.bodyUsed) {
+    throw new TypeError("the session handler returned a Response whose body was already read; return a new Response");
+  }
+  try {
+    response.headers.append("vary", "Cookie");
+    return response;
+  } catch {
+    const copy = response.webSocket
+      ? new Response(null, { status: 101, webSocket: response.webSocket, headers: response.headers })
+      : new Response(response.body, response);
+    copy.headers.append("vary", "Cookie");
+    return copy;
+  }
+}
+
 /** One request's session. Values are anything JSON can carry. */
 export class Session {
   #scope;
@@ -22,19 +52,24 @@ export class Session {
     return this.#scope.isNew();
   }
   get(key) {
+    checkKey(key);
     const text = this.#scope.get(key);
     return text === undefined ? undefined : JSON.parse(text);
   }
+  /** `key` now holds exactly `value`; `set(key, null)` deletes `key`. */
   set(key, value) {
+    checkKey(key);
     const text = JSON.stringify(value);
     if (text === undefined) throw new TypeError(`session value for ${key} is not JSON-serializable`);
     this.#scope.set(key, text);
     return this;
   }
   delete(key) {
+    checkKey(key);
     return this.#scope.remove(key);
   }
   has(key) {
+    checkKey(key);
     return this.#scope.has(key);
   }
   keys() {
@@ -91,9 +126,26 @@ export class Sessions {
     return new Session(scope);
   }
 
-  /** Saves what changed, adds Set-Cookie, releases the lock; returns the response to send. */
-  commit(session, response, ctx) {
-    return session._scope.commit(response, ctx);
+  /**
+   * Saves what changed, adds Set-Cookie, releases the lock; returns the response to send
+   * (a copy when the given one's headers are immutable, as a redirect's are). A value that is
+   * not a Response, or one whose body was already read, is a TypeError, and the lock is
+   * released at once, before anything is saved.
+   */
+  async commit(session, response, ctx) {
+    let ready;
+    try {
+      ready = prepare(response);
+    } catch (err) {
+      await this.abandon(session);
+      throw err;
+    }
+    const setCookie = await session._scope.finish(ctx);
+    if (setCookie !== undefined) {
+      ready.headers.append("set-cookie", setCookie);
+      ready.headers.set("cache-control", "private, no-store");
+    }
+    return ready;
   }
 
   /** Ends the request without saving, releasing the lock. */

@@ -6,6 +6,7 @@ use std::rc::Rc;
 
 use worker::Env;
 
+use crate::engine::config::parse_origin;
 use crate::engine::{Config, Error, LockingMode, Signer};
 
 /// Everything the proxy needs, parsed and validated.
@@ -31,6 +32,25 @@ pub fn config(env: &Env) -> Result<Config, Error> {
     Config::from_vars(|n| string_var(env, n))
 }
 
+/// Fails with a clear configuration error when the KV namespace or the Durable Object
+/// binding is missing, so a deployment without them is refused on its first request instead
+/// of failing later in an alarm or answering an unexplained 503.
+pub fn check_bindings(env: &Env) -> Result<(), Error> {
+    if env.kv(super::kv::BINDING).is_err() {
+        return Err(Error::Config(format!(
+            "the KV namespace binding {} is missing (kv_namespaces in wrangler.toml)",
+            super::kv::BINDING
+        )));
+    }
+    if env.durable_object(super::do_backend::BINDING).is_err() {
+        return Err(Error::Config(format!(
+            "the Durable Object binding {} (class SessionLock) is missing (durable_objects in wrangler.toml)",
+            super::do_backend::BINDING
+        )));
+    }
+    Ok(())
+}
+
 fn parse(env: &Env) -> Result<Settings, Error> {
     let config = config(env)?;
     if config.locking == LockingMode::Explicit {
@@ -40,12 +60,8 @@ fn parse(env: &Env) -> Result<Settings, Error> {
     }
     let secret = string_var(env, "SESSION_SECRET").unwrap_or_default();
     let signer = Signer::from_list(&secret)?;
-    let origin = string_var(env, "ORIGIN")
-        .map(|o| o.trim().trim_end_matches('/').to_owned())
-        .filter(|o| o.starts_with("http://") || o.starts_with("https://"))
-        .ok_or_else(|| {
-            Error::Config("ORIGIN is required: the http(s) URL requests are forwarded to".into())
-        })?;
+    let origin = parse_origin(string_var(env, "ORIGIN").as_deref())?;
+    check_bindings(env)?;
     Ok(Settings {
         config,
         signer,

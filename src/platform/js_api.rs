@@ -9,7 +9,7 @@ use std::rc::Rc;
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
-use worker::{Env, Request, Response};
+use worker::{Env, Request};
 
 use super::env_config;
 use super::library::{SessionScope, Sessions};
@@ -84,6 +84,7 @@ impl SessionsCore {
                 .or_else(|| env_config::string_var(&env, n))
         };
         let config = Config::from_vars(get).map_err(js_error)?;
+        env_config::check_bindings(&env).map_err(js_error)?;
         let signer =
             Signer::from_list(&get("SESSION_SECRET").unwrap_or_default()).map_err(js_error)?;
         Ok(SessionsCore {
@@ -240,17 +241,16 @@ impl ScopeCore {
         self.cell.borrow().as_ref().is_some_and(|s| s.holds_lock())
     }
 
-    /// Saves, adds the Set-Cookie and releases the lock; resolves to the response to return.
-    pub fn commit(&self, response: web_sys::Response, ctx: worker::worker_sys::Context) -> Promise {
+    /// Saves and releases the lock; resolves to the Set-Cookie value to add, or undefined.
+    /// The JavaScript side prepares the response (copying immutable headers) before calling
+    /// this, so nothing can fail after the write.
+    pub fn finish(&self, ctx: worker::worker_sys::Context) -> Promise {
         let cell = self.cell.clone();
         future_to_promise(async move {
             let scope = take(&cell)?;
             let ctx = worker::Context::new(ctx);
-            let resp = scope
-                .commit(Response::from(response), &ctx)
-                .await
-                .map_err(js_error)?;
-            Ok(web_sys::Response::from(resp).into())
+            let set_cookie = scope.finish(&ctx).await.map_err(js_error)?;
+            Ok(set_cookie.map(JsValue::from).unwrap_or(JsValue::UNDEFINED))
         })
     }
 

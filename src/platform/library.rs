@@ -22,7 +22,7 @@ use std::rc::Rc;
 use worker::{Context, Env, Request, Response};
 
 use super::do_backend::DoBackend;
-use super::{add_session_headers, cookie_header, cookie_path, env_config, now_ms};
+use super::{add_set_cookie, cookie_header, cookie_path, env_config, js, now_ms};
 use crate::engine::request::RequestSession;
 use crate::engine::{cookies, store, Config, Error, LockingMode, Session, Signer};
 
@@ -44,6 +44,7 @@ impl Sessions {
     /// Reads `SESSION_*` vars and the `SESSION_SECRET` secret from `env`.
     pub fn from_env(env: &Env) -> Result<Self, Error> {
         let config = env_config::config(env)?;
+        env_config::check_bindings(env)?;
         let signer =
             Signer::from_list(&env_config::string_var(env, "SESSION_SECRET").unwrap_or_default())?;
         Ok(Self::new(env.clone(), config, signer))
@@ -134,7 +135,25 @@ impl SessionScope {
     /// Saves what changed, adds the Set-Cookie (with `Cache-Control: private, no-store` and
     /// `Vary: Cookie`) and releases the lock; a read-only request's lock is released through
     /// `ctx.wait_until`, off the response path.
-    pub async fn commit(self, mut resp: Response, ctx: &Context) -> Result<Response, Error> {
+    ///
+    /// Works on any response, including one whose headers are immutable (`Response::redirect`,
+    /// a `fetch()` result): the headers are copied first. Everything that can fail in building
+    /// the response happens before the commit writes, so a saved change always reaches the
+    /// client with its cookie.
+    pub async fn commit(self, resp: Response, ctx: &Context) -> Result<Response, Error> {
+        let headers = resp.headers().clone();
+        headers.append("vary", "Cookie").map_err(js)?;
+        let resp = resp.with_headers(headers);
+        if let Some(c) = self.finish(ctx).await? {
+            add_set_cookie(resp.headers(), &c)?;
+        }
+        Ok(resp)
+    }
+
+    /// Saves what changed and releases the lock (a read-only request's lock through
+    /// `ctx.wait_until`), returning the Set-Cookie value to send, if any. [`Self::commit`] is
+    /// this plus the response headers; the JavaScript package adds the headers itself.
+    pub async fn finish(self, ctx: &Context) -> Result<Option<String>, Error> {
         let SessionScope {
             sessions,
             inner,
@@ -152,9 +171,11 @@ impl SessionScope {
             let backend = sessions.backend.clone();
             ctx.wait_until(async move { store::abandon(&backend, still_held).await });
         }
-        let set_cookie = cookies::for_action(&sessions.config.cookie, action, &cookie_path);
-        add_session_headers(resp.headers_mut(), set_cookie.as_deref())?;
-        Ok(resp)
+        Ok(cookies::for_action(
+            &sessions.config.cookie,
+            action,
+            &cookie_path,
+        ))
     }
 
     /// Ends the request without saving (the handler failed), releasing the lock.

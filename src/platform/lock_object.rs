@@ -318,16 +318,21 @@ impl SessionLock {
     }
 
     /// Deletes the session everywhere: object storage and the KV mirror.
+    /// The KV mirror goes first: if that fails, the identity stays stored and the alarm,
+    /// re-armed here, tries again a second later until the purge is complete.
     async fn purge(&self, id: &SessionId, prefix: &str) -> std::result::Result<(), Error> {
         *self.slot.borrow_mut() = Slot::Absent;
-        self.state
-            .storage()
-            .delete_all()
-            .await
-            .map_err(storage_err)?;
+        if let Err(e) = kv::delete(&self.kv()?, prefix, id).await {
+            worker::console_warn!("kv mirror delete for {} deferred: {e}", id.log_tag());
+            self.alarm_at.set(None);
+            return self.set_alarm_before(now_ms() + 1_000).await;
+        }
+        let storage = self.state.storage();
+        storage.delete_alarm().await.map_err(storage_err)?;
+        storage.delete_all().await.map_err(storage_err)?;
         self.identity_saved.set(false);
         self.alarm_at.set(None);
-        kv::delete(&self.kv()?, prefix, id).await
+        Ok(())
     }
 
     /// The alarm: mirror the latest state to KV, or purge an expired session; then re-arm for
@@ -350,8 +355,9 @@ impl SessionLock {
                 worker::console_debug!("kv mirror write {} at {now}", id.log_tag());
                 self.set_alarm_before(r.expires).await
             }
-            Some(_) => self.purge(&id, &prefix).await,
-            None => kv::delete(&self.kv()?, &prefix, &id).await,
+            // Expired, destroyed or regenerated away: nothing of the session may stay behind,
+            // not even who this object was (its raw id), out of the sweep's reach.
+            Some(_) | None => self.purge(&id, &prefix).await,
         }
     }
 

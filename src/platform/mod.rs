@@ -32,19 +32,18 @@ pub fn error_response(e: &Error) -> worker::Result<worker::Response> {
 }
 
 /// Adds a commit's Set-Cookie to `headers`, with `Cache-Control: private, no-store` so no
-/// shared cache stores it, and `Vary: Cookie` since the response depends on the session.
-pub fn add_session_headers(
-    headers: &worker::Headers,
-    set_cookie: Option<&str>,
-) -> Result<(), Error> {
-    let js = |e: worker::Error| Error::Backend(e.to_string());
-    if let Some(c) = set_cookie {
-        headers.append("set-cookie", c).map_err(js)?;
-        headers
-            .set("cache-control", "private, no-store")
-            .map_err(js)?;
-    }
-    headers.append("vary", "Cookie").map_err(js)
+/// shared cache stores it. (`Vary: Cookie` is added to every response that went through a
+/// session, before its commit.)
+pub fn add_set_cookie(headers: &worker::Headers, set_cookie: &str) -> Result<(), Error> {
+    headers.append("set-cookie", set_cookie).map_err(js)?;
+    headers
+        .set("cache-control", "private, no-store")
+        .map_err(js)
+}
+
+/// The one conversion of a runtime error: platform failures are backend errors (opaque 5xx).
+pub fn js(e: worker::Error) -> Error {
+    Error::Backend(e.to_string())
 }
 
 /// The request's Cookie header ("" when absent).

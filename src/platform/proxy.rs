@@ -9,13 +9,11 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use worker::{
-    Context, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect, Response,
-};
+use worker::{Context, Env, Fetch, Headers, Request, Response};
 
 use super::do_backend::DoBackend;
 use super::env_config::{self, Settings};
-use super::{add_session_headers, cookie_header, cookie_path, error_response, now_ms};
+use super::{add_set_cookie, cookie_header, cookie_path, error_response, js, now_ms};
 use crate::engine::cookies;
 use crate::engine::store::{self, Opened};
 use crate::engine::{Error, Session};
@@ -30,10 +28,6 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> worker::Result<Resp
         Ok(r) => Ok(r),
         Err(e) => error_response(&e),
     }
-}
-
-fn js_err(e: worker::Error) -> Error {
-    Error::Backend(e.to_string())
 }
 
 async fn proxy(req: Request, env: Env, ctx: &Context, s: &Settings) -> Result<Response, Error> {
@@ -53,9 +47,29 @@ async fn proxy(req: Request, env: Env, ctx: &Context, s: &Settings) -> Result<Re
         Err(e) => return Err(release_later(ctx, &backend, opened, e)),
     };
     let mut out_headers = Headers::new();
-    if let Err(e) = take_origin_changes(&origin_resp, s, &mut opened, &mut out_headers) {
+    let taken = take_origin_changes(&origin_resp, s, &mut opened, &mut out_headers)
+        .and_then(|()| out_headers.append("vary", "Cookie").map_err(js));
+    if let Err(e) = taken {
         return Err(release_later(ctx, &backend, opened, e));
     }
+    // Any status passes through: 101 (a WebSocket upgrade) carries the origin's socket, as a
+    // Response cannot be built with status 101 otherwise; 200-599 carry the body stream. The
+    // runtime rejects anything else, so it is refused here, before anything is saved.
+    let status = origin_resp.status_code();
+    let body = match status {
+        101 => match origin_resp.websocket() {
+            Some(ws) => Passed::Socket(ws),
+            None => {
+                let e = Error::Origin("101 without a WebSocket".into());
+                return Err(release_later(ctx, &backend, opened, e));
+            }
+        },
+        200..=599 => Passed::Body(origin_resp.body().clone()),
+        _ => {
+            let e = Error::Origin(format!("status {status} cannot be passed on"));
+            return Err(release_later(ctx, &backend, opened, e));
+        }
+    };
     let cookie_path = cookie_path(&req, &cfg.cookie);
     let (action, still_held) =
         store::commit_deferred(&backend, opened, cfg, &s.signer, now_ms()).await?;
@@ -64,14 +78,23 @@ async fn proxy(req: Request, env: Env, ctx: &Context, s: &Settings) -> Result<Re
         let backend = backend.clone();
         ctx.wait_until(async move { store::abandon(&backend, still_held).await });
     }
-    let set_cookie = cookies::for_action(&cfg.cookie, action, &cookie_path);
-    add_session_headers(&out_headers, set_cookie.as_deref())?;
-    let status = origin_resp.status_code();
-    // the body stream is handed on, not read: the origin's body streams to the client
-    Ok(Response::from_body(origin_resp.body().clone())
-        .map_err(js_err)?
-        .with_status(status)
-        .with_headers(out_headers))
+    if let Some(c) = cookies::for_action(&cfg.cookie, action, &cookie_path) {
+        add_set_cookie(&out_headers, &c)?;
+    }
+    let out = match body {
+        Passed::Socket(ws) => Response::from_websocket(ws).map_err(js)?,
+        // the body stream is handed on, not read: the origin's body streams to the client
+        Passed::Body(b) => Response::from_body(b).map_err(js)?.with_status(status),
+    };
+    Ok(out.with_headers(out_headers))
+}
+
+/// What the client gets from the origin besides headers.
+enum Passed {
+    /// A WebSocket upgrade's socket.
+    Socket(worker::WebSocket),
+    /// The body of any other response.
+    Body(worker::ResponseBody),
 }
 
 /// Releases the lock in the background (it must outlive a failed response) and passes the
@@ -95,38 +118,42 @@ async fn forward(
     let headers = Headers::new();
     for (k, v) in req.headers().entries() {
         let lk = k.to_ascii_lowercase();
-        if lk.starts_with(&names.prefix) || lk == "host" || lk == "cookie" || lk == "content-length"
-        {
+        if names.is_session_header(&k) || lk == "host" || lk == "cookie" || lk == "content-length" {
             continue;
         }
-        headers.append(&k, &v).map_err(js_err)?;
+        headers.append(&k, &v).map_err(js)?;
     }
     if let Some(c) = cookies::strip_cookie(cookie_header, &s.config.cookie.name) {
-        headers.set("cookie", &c).map_err(js_err)?;
+        headers.set("cookie", &c).map_err(js)?;
     }
     headers
         .set("x-forwarded-host", &url.hostname())
-        .map_err(js_err)?;
+        .map_err(js)?;
     let data = serde_json::to_vec(session.data()).map_err(|e| Error::Backend(e.to_string()))?;
-    headers
-        .set(&names.id, session.id().as_str())
-        .map_err(js_err)?;
+    headers.set(&names.id, session.id().as_str()).map_err(js)?;
     headers
         .set(&names.data, &URL_SAFE_NO_PAD.encode(data))
-        .map_err(js_err)?;
+        .map_err(js)?;
     if session.is_new() {
-        headers.set(&names.new, "1").map_err(js_err)?;
+        headers.set(&names.new, "1").map_err(js)?;
     }
-    let method = req.method();
-    let mut init = RequestInit::new();
-    init.with_method(method.clone())
-        .with_headers(headers)
-        .with_redirect(RequestRedirect::Manual);
-    if !matches!(method, Method::Get | Method::Head) {
-        init.with_body(req.inner().body().map(Into::into));
+    // The method goes on as the client spelled it (PROPFIND, MKCOL, QUERY, ...), with its
+    // body: workers-rs's `Method` knows only the common verbs, so the request is built with
+    // the runtime's own types.
+    let raw = req.inner();
+    let method = raw.method();
+    let init = web_sys::RequestInit::new();
+    init.set_method(&method);
+    init.set_headers(headers.as_ref());
+    init.set_redirect(web_sys::RequestRedirect::Manual);
+    if !method.eq_ignore_ascii_case("GET") && !method.eq_ignore_ascii_case("HEAD") {
+        if let Some(body) = raw.body() {
+            init.set_body(&body);
+        }
     }
-    let out = Request::new_with_init(&target, &init).map_err(js_err)?;
-    Fetch::Request(out)
+    let out = web_sys::Request::new_with_str_and_init(&target, &init)
+        .map_err(|e| Error::Origin(format!("request not forwardable: {e:?}")))?;
+    Fetch::Request(Request::from(out))
         .send()
         .await
         .map_err(|e| Error::Origin(e.to_string()))
@@ -146,7 +173,7 @@ fn take_origin_changes(
     let mut action = None;
     for (k, v) in resp.headers().entries() {
         let lk = k.to_ascii_lowercase();
-        if lk.starts_with(&names.prefix) {
+        if names.is_session_header(&k) {
             if lk == names.update {
                 update = Some(v);
             } else if lk == names.action {
@@ -158,7 +185,7 @@ fn take_origin_changes(
             worker::console_warn!("dropped an origin Set-Cookie for the session cookie");
             continue;
         }
-        out.append(&k, &v).map_err(js_err)?;
+        out.append(&k, &v).map_err(js)?;
     }
     let session = &mut opened.session;
     if let Some(u) = update {
