@@ -82,6 +82,46 @@ describe("JavaScript package via the example worker", () => {
     assert.equal((await (await w.fetch("/whoami", cookie(now))).json()).isNew, true);
   });
 
+  test("login = regenerate + 302 redirect: the redirect carries the new cookie; the old id is dead", async () => {
+    const old = await fresh();
+    const r = await w.fetch("/login-redirect?user=ann", cookie(old));
+    assert.equal(r.status, 302);
+    assert.equal(r.headers.get("location"), "https://app.example/whoami");
+    await r.arrayBuffer();
+    const c = sessionCookie(r);
+    assert.ok(c, "the redirect carries the new session cookie");
+    assert.notEqual(idOf(c.value), idOf(old));
+    assert.match(r.headers.get("cache-control"), /no-store/);
+    assert.deepEqual((await (await w.fetch("/whoami", cookie(c.value))).json()).data, { count: 1, user: "ann" });
+    assert.equal((await (await w.fetch("/whoami", cookie(old))).json()).isNew, true);
+  });
+
+  test("set replaces an object whole and set(k, {}) stores {}", async () => {
+    const v = await fresh();
+    await (await w.fetch("/nested?step=1", cookie(v))).arrayBuffer();
+    const r = await w.fetch("/nested?step=2", cookie(v));
+    assert.deepEqual((await r.json()).data, { count: 1, user: { id: 2 }, empty: {} });
+    assert.deepEqual((await (await w.fetch("/whoami", cookie(v))).json()).data, { count: 1, user: { id: 2 }, empty: {} });
+  });
+
+  test("a handler returning a non-Response, a used body or a non-string key: TypeError, nothing saved, lock free at once", async () => {
+    const v = await fresh();
+    for (const route of ["/not-a-response", "/used-body", "/bad-key"]) {
+      const r = await w.fetch(route, cookie(v));
+      await r.arrayBuffer();
+      assert.equal(r.status, 500, route);
+      const started = Date.now();
+      const next = await w.fetch("/whoami", cookie(v));
+      assert.equal(next.status, 200, `${route}: the next request gets the lock`);
+      assert.ok(Date.now() - started < 5000, `${route}: the lock was released at once, not at its lease's end`);
+      assert.deepEqual((await next.json()).data, { count: 1 }, `${route}: nothing saved`);
+    }
+    const log = w.output.join("\n");
+    assert.match(log, /must return a Response, got Object/);
+    assert.match(log, /body was already read/);
+    assert.match(log, /session keys must be strings, got number/);
+  });
+
   test("50 concurrent increments (implicit locking) give exactly 50", async () => {
     const v = await fresh();
     const rs = await Promise.all(Array.from({ length: 49 }, () => w.fetch("/count", cookie(v))));

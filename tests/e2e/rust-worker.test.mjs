@@ -34,6 +34,21 @@ describe("Rust library via the example worker", () => {
     assert.equal((await (await w.fetch("/whoami", cookie(v))).json()).data.count, 30);
   });
 
+  test("login = regenerate + 302 redirect: the redirect carries the new cookie; the old id is dead", async () => {
+    const first = await w.fetch("/count");
+    await first.arrayBuffer();
+    const old = sessionCookie(first).value;
+    const r = await w.fetch("/login-redirect", cookie(old));
+    assert.equal(r.status, 302);
+    assert.equal(r.headers.get("location"), "https://app.example/whoami");
+    await r.arrayBuffer();
+    const c = sessionCookie(r);
+    assert.ok(c, "the redirect carries the new session cookie");
+    assert.notEqual(idOf(c.value), idOf(old));
+    assert.deepEqual((await (await w.fetch("/whoami", cookie(c.value))).json()).data, { count: 1, user: "ann" });
+    assert.equal((await (await w.fetch("/whoami", cookie(old))).json()).isNew, true);
+  });
+
   test("regenerate and destroy", async () => {
     const first = await w.fetch("/count");
     await first.arrayBuffer();

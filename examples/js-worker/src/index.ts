@@ -1,7 +1,7 @@
 // A JavaScript worker with sessions: a visit counter, login (regenerate), logout (destroy),
 // and a handler that uses explicit locking. SESSION_SECRET comes from a secret (.dev.vars
 // locally); everything else has safe defaults.
-import { Sessions, SessionLock, type SessionEnv } from "edge-sessions";
+import { Sessions, SessionLock, type Session, type SessionEnv } from "edge-sessions";
 
 export { SessionLock };
 
@@ -33,7 +33,12 @@ export default {
     }
 
     const sessions = new Sessions(env);
-    return sessions.withSession(request, ctx, async (session) => {
+    return sessions.withSession(request, ctx, handle).catch((err) => {
+      console.error(String(err)); // a bug in a handler: logged, then the runtime's 500
+      throw err;
+    });
+
+    async function handle(session: Session): Promise<Response> {
       switch (url.pathname) {
         case "/count": {
           const count = (session.get<number>("count") ?? 0) + 1;
@@ -46,13 +51,36 @@ export default {
           session.regenerate();
           session.set("user", url.searchParams.get("user") ?? "guest");
           return json({ ok: true });
+        case "/login-redirect":
+          // the usual login: new id, user stored, then a redirect (whose headers are immutable)
+          session.regenerate();
+          session.set("user", url.searchParams.get("user") ?? "guest");
+          return Response.redirect(new URL("/whoami", url).toString(), 302);
+        case "/nested": {
+          // set replaces an object whole; a nested null is kept as a value
+          session.set("user", url.searchParams.get("step") === "1" ? { id: 1, role: "admin" } : { id: 2 });
+          session.set("empty", {});
+          return json({ data: session.toJSON() });
+        }
+        case "/not-a-response":
+          session.set("lost", true);
+          return { not: "a response" } as unknown as Response;
+        case "/used-body": {
+          session.set("lost", true);
+          const r = new Response("read already");
+          await r.text();
+          return r;
+        }
+        case "/bad-key":
+          session.set(5 as unknown as string, 1);
+          return json({ ok: true });
         case "/logout":
           session.destroy();
           return json({ ok: true });
         default:
           return json({ error: "not found" }, 404);
       }
-    });
+    }
   },
 
   async scheduled(_event: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {

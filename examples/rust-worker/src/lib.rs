@@ -62,6 +62,15 @@ async fn handle(req: &Request, scope: &mut SessionScope) -> Result<Response, Err
             session.set("user", "ann".into())?;
             json(json!({ "ok": true }))
         }
+        "/login-redirect" => {
+            // the usual login: new id, user stored, then a redirect (immutable headers)
+            let session = scope.session().await?;
+            session.regenerate()?;
+            session.set("user", "ann".into())?;
+            let to = req.url().map_err(|e| Error::Backend(e.to_string()))?.join("/whoami");
+            let to = to.map_err(|e| Error::Backend(e.to_string()))?;
+            Response::redirect_with_status(to, 302).map_err(|e| Error::Backend(e.to_string()))
+        }
         "/logout" => {
             scope.session().await?.destroy();
             json(json!({ "ok": true }))
