@@ -56,17 +56,25 @@ async fn concurrent_increments_with_the_lock_lose_nothing() {
     let b = backend(&cfg);
     let v = create(&b, &cfg, &signer, json!({"n": 0})).await;
     let local = tokio::task::LocalSet::new();
+    let mut handles = Vec::new();
     for i in 0..50u64 {
         let (b, v, cfg, signer) = (b.clone(), v.clone(), cfg.clone(), signer.clone());
-        local.spawn_local(async move {
+        handles.push(local.spawn_local(async move {
             let mut o = store::open(&*b, Some(v), true, now()).await.unwrap();
             let n = o.session.get("n").unwrap().as_u64().unwrap();
             sleep(Duration::from_millis(i % 7)).await; // the "origin" takes a while
             o.session.set("n", json!(n + 1)).unwrap();
             store::commit(&*b, o, &cfg, &signer, now()).await.unwrap();
-        });
+        }));
     }
-    local.await;
+    // join every task: a panic (a failed assertion) inside one fails the test
+    local
+        .run_until(async {
+            for h in handles {
+                h.await.expect("task panicked");
+            }
+        })
+        .await;
     assert_eq!(b.stored(&v.id).unwrap().data["n"], json!(50));
 }
 
@@ -77,16 +85,24 @@ async fn without_the_lock_different_keys_still_merge() {
     let b = backend(&cfg);
     let v = create(&b, &cfg, &signer, json!({"seed": 1})).await;
     let local = tokio::task::LocalSet::new();
+    let mut handles = Vec::new();
     for i in 0..20u64 {
         let (b, v, cfg, signer) = (b.clone(), v.clone(), cfg.clone(), signer.clone());
-        local.spawn_local(async move {
+        handles.push(local.spawn_local(async move {
             let mut o = store::open(&*b, Some(v), false, now()).await.unwrap();
             sleep(Duration::from_millis(20 - i)).await;
             o.session.set(format!("k{i}"), json!(i)).unwrap();
             store::commit(&*b, o, &cfg, &signer, now()).await.unwrap();
-        });
+        }));
     }
-    local.await;
+    // join every task: a panic (a failed assertion) inside one fails the test
+    local
+        .run_until(async {
+            for h in handles {
+                h.await.expect("task panicked");
+            }
+        })
+        .await;
     let data = b.stored(&v.id).unwrap().data;
     assert_eq!(data.len(), 21);
 }
@@ -214,23 +230,31 @@ async fn explicit_locking_acquire_and_release() {
     let lease = begun.lease.unwrap();
     let order = Rc::new(RefCell::new(Vec::new()));
     let local = tokio::task::LocalSet::new();
+    let mut handles = Vec::new();
     {
         let (b, v, order) = (b.clone(), v.clone(), order.clone());
-        local.spawn_local(async move {
+        handles.push(local.spawn_local(async move {
             let second = b.begin(&v.id, true).await.unwrap();
             order.borrow_mut().push("second acquired");
             b.release(&v.id, &second.lease.unwrap()).await.unwrap();
-        });
+        }));
     }
     {
         let (b, v, order) = (b.clone(), v.clone(), order.clone());
-        local.spawn_local(async move {
+        handles.push(local.spawn_local(async move {
             sleep(Duration::from_millis(50)).await;
             order.borrow_mut().push("first released");
             b.release(&v.id, &lease).await.unwrap();
-        });
+        }));
     }
-    local.await;
+    // join every task: a panic (a failed assertion) inside one fails the test
+    local
+        .run_until(async {
+            for h in handles {
+                h.await.expect("task panicked");
+            }
+        })
+        .await;
     assert_eq!(*order.borrow(), vec!["first released", "second acquired"]);
 }
 
@@ -292,9 +316,10 @@ async fn explicit_release_saves_under_the_lock() {
     let b = backend(&cfg);
     let v = create(&b, &cfg, &signer, json!({"n": 0})).await;
     let local = tokio::task::LocalSet::new();
+    let mut handles = Vec::new();
     for i in 0..20u64 {
         let (b, v, cfg, signer) = (b.clone(), v.clone(), cfg.clone(), signer.clone());
-        local.spawn_local(async move {
+        handles.push(local.spawn_local(async move {
             let mut rs = RequestSession::new(Some(v), false);
             rs.acquire(&*b, now()).await.unwrap();
             assert!(rs.holds_lock());
@@ -307,9 +332,16 @@ async fn explicit_release_saves_under_the_lock() {
             // nothing left to save: the release flushed it
             let (_, held) = rs.finish(&*b, &cfg, &signer, now()).await.unwrap();
             assert!(held.is_none());
-        });
+        }));
     }
-    local.await;
+    // join every task: a panic (a failed assertion) inside one fails the test
+    local
+        .run_until(async {
+            for h in handles {
+                h.await.expect("task panicked");
+            }
+        })
+        .await;
     assert_eq!(b.stored(&v.id).unwrap().data["n"], json!(20));
 }
 

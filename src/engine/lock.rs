@@ -50,6 +50,18 @@ impl FifoLock {
     /// floor above any token issued before the restart (the Durable Object uses its start
     /// time in microseconds), so tokens keep increasing across restarts.
     pub fn new(token_floor: u64) -> Self {
+        Self::with_floor(token_floor)
+    }
+
+    /// The lock of an owner incarnation started at `start_ms` (Unix ms) that may have
+    /// restarted: tokens start above the start time in microseconds, so they exceed every
+    /// token an earlier incarnation issued as long as it granted fewer than a thousand leases
+    /// per millisecond of its life (a lease grant costs a round trip, so it cannot).
+    pub fn for_incarnation(start_ms: u64) -> Self {
+        Self::with_floor(start_ms.saturating_mul(1_000))
+    }
+
+    fn with_floor(token_floor: u64) -> Self {
         FifoLock {
             state: RefCell::new(State {
                 last_token: token_floor,
@@ -216,23 +228,31 @@ mod tests {
         let first = lock.acquire(&now, 1_000, 10_000, nap).await.unwrap();
         let order = Rc::new(RefCell::new(Vec::new()));
         let local = tokio::task::LocalSet::new();
+        let mut handles = Vec::new();
         for i in 0..5 {
             let (lock, order, now) = (lock.clone(), order.clone(), now.clone());
-            local.spawn_local(async move {
+            handles.push(local.spawn_local(async move {
                 nap(i as u64).await; // enqueue in a known order
                 let l = lock.acquire(&now, 60_000, 10_000, nap).await.unwrap();
                 order.borrow_mut().push((i, l.token));
                 nap(5).await;
                 lock.release(l.token, now());
-            });
+            }));
         }
         let (l2, now2) = (lock.clone(), now.clone());
-        local.spawn_local(async move {
+        handles.push(local.spawn_local(async move {
             nap(20).await;
             assert_eq!(l2.waiting(), 5);
             l2.release(first.token, now2());
-        });
-        local.await;
+        }));
+        // join every task: a panic (a failed assertion) inside one fails the test
+        local
+            .run_until(async {
+                for h in handles {
+                    h.await.expect("task panicked");
+                }
+            })
+            .await;
         let got = order.borrow().clone();
         assert_eq!(
             got.iter().map(|x| x.0).collect::<Vec<_>>(),
@@ -289,28 +309,25 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn release_on_error_paths_lets_the_next_in() {
-        let lock = Rc::new(FifoLock::new(0));
-        let now = clock();
-        async fn failing(lock: &FifoLock, now: &dyn Fn() -> u64) -> Result<(), Error> {
-            let l = lock.acquire(now, 0, 60_000, nap).await?;
-            let r: Result<(), Error> = Err(Error::Backend("boom".into()));
-            lock.release(l.token, now());
-            r
+    async fn tokens_keep_increasing_across_restarts() {
+        // an incarnation that ran for 5 ms and granted leases as fast as it could (a thousand
+        // per millisecond is far beyond a round trip per grant), then a restart 1 ms later
+        let start = 1_700_000_000_000;
+        let before = FifoLock::for_incarnation(start);
+        let t = std::cell::Cell::new(start);
+        let now = || t.get();
+        let mut last = 0;
+        for i in 0..5_000u64 {
+            t.set(start + i / 1_000);
+            let l = before.acquire(&now, 0, 60_000, nap).await.unwrap();
+            assert!(before.release(l.token, now()));
+            last = l.token;
         }
-        assert!(failing(&lock, &now).await.is_err());
-        assert!(lock.acquire(&now, 0, 60_000, nap).await.is_ok());
-    }
-
-    #[test]
-    fn token_floor_keeps_tokens_increasing_across_restarts() {
-        let before = FifoLock::new(5_000_000);
-        let mut st = before.state.borrow_mut();
-        let a = before.grant(&mut st, 0, 1_000);
-        drop(st);
-        let after = FifoLock::new(6_000_000);
-        let mut st = after.state.borrow_mut();
-        let b = after.grant(&mut st, 0, 1_000);
-        assert!(b.token > a.token);
+        let after = FifoLock::for_incarnation(start + 5);
+        t.set(start + 5);
+        let first = after.acquire(&now, 0, 60_000, nap).await.unwrap();
+        assert!(first.token > last, "{} > {last}", first.token);
+        // a write fenced by a token of the earlier incarnation is refused by the new one
+        assert!(matches!(after.check(last, now()), Err(Error::LeaseLost)));
     }
 }

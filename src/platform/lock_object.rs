@@ -426,13 +426,11 @@ fn to_json<T: Serialize>(v: &T) -> std::result::Result<Response, Error> {
 
 impl DurableObject for SessionLock {
     fn new(state: State, env: Env) -> Self {
-        // Tokens from this incarnation start above any issued by an earlier one: the floor is
-        // the start time in microseconds, and no object grants a million leases a second.
-        let floor = now_ms().saturating_mul(1_000);
         SessionLock {
             state,
             env,
-            lock: FifoLock::new(floor),
+            // tokens from this incarnation start above any an earlier one issued
+            lock: FifoLock::for_incarnation(now_ms()),
             slot: RefCell::new(Slot::Unknown),
             identity: RefCell::new(None),
             identity_saved: Cell::new(false),
