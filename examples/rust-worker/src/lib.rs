@@ -67,7 +67,10 @@ async fn handle(req: &Request, scope: &mut SessionScope) -> Result<Response, Err
             let session = scope.session().await?;
             session.regenerate()?;
             session.set("user", "ann".into())?;
-            let to = req.url().map_err(|e| Error::Backend(e.to_string()))?.join("/whoami");
+            let to = req
+                .url()
+                .map_err(|e| Error::Backend(e.to_string()))?
+                .join("/whoami");
             let to = to.map_err(|e| Error::Backend(e.to_string()))?;
             Response::redirect_with_status(to, 302).map_err(|e| Error::Backend(e.to_string()))
         }
