@@ -10,6 +10,7 @@ pub mod id;
 pub mod lock;
 pub mod memory;
 pub mod patch;
+pub mod protocol;
 pub mod record;
 pub mod request;
 pub mod session;

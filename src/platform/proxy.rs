@@ -7,15 +7,13 @@
 //! any origin Set-Cookie for the session cookie's name, commit, and stream the origin's body
 //! back with our Set-Cookie. The lock is released on every path.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use worker::{Context, Env, Fetch, Headers, Request, Response};
 
 use super::do_backend::DoBackend;
 use super::env_config::{self, Settings};
 use super::{add_set_cookie, cookie_header, cookie_path, error_response, js, now_ms};
-use crate::engine::cookies;
 use crate::engine::store::{self, Opened};
+use crate::engine::{cookies, protocol};
 use crate::engine::{Error, Session};
 
 /// Entry point for every request.
@@ -129,10 +127,9 @@ async fn forward(
     headers
         .set("x-forwarded-host", &url.hostname())
         .map_err(js)?;
-    let data = serde_json::to_vec(session.data()).map_err(|e| Error::Backend(e.to_string()))?;
     headers.set(&names.id, session.id().as_str()).map_err(js)?;
     headers
-        .set(&names.data, &URL_SAFE_NO_PAD.encode(data))
+        .set(&names.data, &protocol::encode_data(session.data()))
         .map_err(js)?;
     if session.is_new() {
         headers.set(&names.new, "1").map_err(js)?;
@@ -187,20 +184,5 @@ fn take_origin_changes(
         }
         out.append(&k, &v).map_err(js)?;
     }
-    let session = &mut opened.session;
-    if let Some(u) = update {
-        let bytes = URL_SAFE_NO_PAD.decode(u.trim()).map_err(|_| {
-            Error::BadPatch("update header is not base64url without padding".into())
-        })?;
-        let patch: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::BadPatch(format!("update is not JSON: {e}")))?;
-        session.apply_patch(&patch)?;
-    }
-    match action.as_deref().map(str::trim) {
-        None | Some("") => {}
-        Some("regenerate") => session.regenerate()?,
-        Some("destroy") => session.destroy(),
-        Some(_) => return Err(Error::BadPatch("unknown session action".into())),
-    }
-    Ok(())
+    protocol::apply_origin(&mut opened.session, update.as_deref(), action.as_deref())
 }

@@ -1,0 +1,111 @@
+//! The proxy header protocol's values: what the proxy sends the origin about the session and
+//! how it reads the origin's answer. Header names live in [`HeaderNames`](super::HeaderNames);
+//! the platform only moves these strings between headers and the engine.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde_json::{Map, Value};
+
+use super::{Error, Session};
+
+/// What the origin asks for in its action header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// New id, same data (after login).
+    Regenerate,
+    /// Delete the session server-side and expire the cookie (logout).
+    Destroy,
+}
+
+impl Action {
+    /// Parses the action header's value; empty means no action. Anything else is refused:
+    /// an origin that means something we do not do must not be silently ignored.
+    pub fn parse(value: &str) -> Result<Option<Action>, Error> {
+        match value.trim() {
+            "" => Ok(None),
+            "regenerate" => Ok(Some(Action::Regenerate)),
+            "destroy" => Ok(Some(Action::Destroy)),
+            _ => Err(Error::BadPatch("unknown session action".into())),
+        }
+    }
+}
+
+/// The session data as the origin receives it: JSON, base64url without padding.
+pub fn encode_data(data: &Map<String, Value>) -> String {
+    URL_SAFE_NO_PAD.encode(Value::Object(data.clone()).to_string())
+}
+
+/// Decodes the origin's update header: a base64url (no padding) JSON merge patch.
+pub fn decode_update(value: &str) -> Result<Value, Error> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(value.trim())
+        .map_err(|_| Error::BadPatch("update header is not base64url without padding".into()))?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::BadPatch(format!("update is not JSON: {e}")))
+}
+
+/// Applies the origin's answer to the session: the update (if any) first, then the action.
+/// Either being malformed fails the whole exchange before anything is written.
+pub fn apply_origin(
+    session: &mut Session,
+    update: Option<&str>,
+    action: Option<&str>,
+) -> Result<(), Error> {
+    let action = action.map(Action::parse).transpose()?.flatten();
+    if let Some(u) = update {
+        session.apply_patch(&decode_update(u)?)?;
+    }
+    match action {
+        None => {}
+        Some(Action::Regenerate) => session.regenerate()?,
+        Some(Action::Destroy) => session.destroy(),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn b64(v: &Value) -> String {
+        URL_SAFE_NO_PAD.encode(v.to_string())
+    }
+
+    #[test]
+    fn update_and_action_apply_in_order() {
+        let mut s = Session::fresh().unwrap();
+        apply_origin(
+            &mut s,
+            Some(&b64(&json!({"a": {"b": 1}}))),
+            Some(" regenerate "),
+        )
+        .unwrap();
+        assert!(s.regenerated());
+        assert_eq!(Value::Object(s.data().clone()), json!({"a": {"b": 1}}));
+        apply_origin(&mut s, None, Some("destroy")).unwrap();
+        assert!(s.is_destroyed());
+    }
+
+    #[test]
+    fn malformed_answers_change_nothing() {
+        for (u, a) in [
+            (Some("%%%"), None),
+            (Some("bm90IGpzb24"), None), // "not json"
+            (Some("WzFd"), None),        // [1]: a patch must be an object
+            (None, Some("promote-to-admin")),
+            (Some("e30"), Some("Regenerate")), // actions are case-sensitive
+        ] {
+            let mut s = Session::fresh().unwrap();
+            assert!(apply_origin(&mut s, u, a).is_err(), "{u:?} {a:?}");
+            assert!(!s.is_modified() && !s.regenerated() && !s.is_destroyed());
+        }
+    }
+
+    #[test]
+    fn data_round_trips() {
+        let d = json!({"k": "v", "n": [1, 2]});
+        let enc = encode_data(d.as_object().unwrap());
+        assert!(!enc.contains('=') && !enc.contains('+') && !enc.contains('/'));
+        assert_eq!(decode_update(&enc).unwrap(), d);
+    }
+}
