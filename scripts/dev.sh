@@ -9,7 +9,8 @@ scripts/build.sh
 export WRANGLER_SEND_METRICS=false
 origin_pid=""
 if grep -q '^ORIGIN="http://127.0.0.1:8788"' .dev.vars; then
-  node demo/origin.mjs &
+  # the demo verifies the proxy's signed hand-off with the same secrets
+  (set -a; . ./.dev.vars; exec node demo/origin.mjs) &
   origin_pid=$!
 fi
 trap '[ -n "$origin_pid" ] && kill "$origin_pid" 2>/dev/null || true' EXIT

@@ -109,6 +109,8 @@ pub struct HeaderNames {
     pub update: String,
     /// Response: `regenerate` or `destroy`.
     pub action: String,
+    /// Request: the signed hand-off, `t=<unix>,v1=<hex>` (see [`crate::engine::handoff`]).
+    pub signature: String,
 }
 
 impl HeaderNames {
@@ -121,6 +123,7 @@ impl HeaderNames {
             new: format!("{p}new"),
             update: format!("{p}update"),
             action: format!("{p}action"),
+            signature: format!("{p}signature"),
             prefix: p,
         }
     }

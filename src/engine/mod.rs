@@ -6,6 +6,7 @@ pub mod cookies;
 pub mod duration;
 pub mod edits;
 pub mod error;
+pub mod handoff;
 pub mod id;
 pub mod lock;
 pub mod memory;

@@ -7,6 +7,7 @@ use std::rc::Rc;
 use worker::Env;
 
 use crate::engine::config::parse_origin;
+use crate::engine::handoff::HandoffSigner;
 use crate::engine::{Config, Error, LockingMode, Signer};
 
 /// Everything the proxy needs, parsed and validated.
@@ -17,6 +18,10 @@ pub struct Settings {
     pub signer: Signer,
     /// Base URL requests are forwarded to (`ORIGIN`), without a trailing slash.
     pub origin: String,
+    /// `ORIGIN`'s path (`""` or `/base`), the start of every signed request target.
+    pub origin_path: String,
+    /// Signs the hand-off to the origin (`SESSION_ORIGIN_SECRET`, or derived).
+    pub handoff: HandoffSigner,
 }
 
 /// A var or secret as a string, if set.
@@ -61,11 +66,19 @@ fn parse(env: &Env) -> Result<Settings, Error> {
     let secret = string_var(env, "SESSION_SECRET").unwrap_or_default();
     let signer = Signer::from_list(&secret)?;
     let origin = parse_origin(string_var(env, "ORIGIN").as_deref())?;
+    let handoff =
+        HandoffSigner::from_secrets(string_var(env, "SESSION_ORIGIN_SECRET").as_deref(), &secret)?;
     check_bindings(env)?;
+    let after_scheme = origin.split_once("://").map_or("", |(_, rest)| rest);
+    let origin_path = after_scheme
+        .find('/')
+        .map_or(String::new(), |i| after_scheme[i..].to_owned());
     Ok(Settings {
         config,
         signer,
         origin,
+        origin_path,
+        handoff,
     })
 }
 

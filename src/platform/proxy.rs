@@ -12,6 +12,7 @@ use worker::{Context, Env, Fetch, Headers, Request, Response};
 use super::do_backend::DoBackend;
 use super::env_config::{self, Settings};
 use super::{add_set_cookie, cookie_header, cookie_path, error_response, js, now_ms};
+use crate::engine::handoff::Handoff;
 use crate::engine::store::{self, Opened};
 use crate::engine::{cookies, protocol};
 use crate::engine::{Error, Session};
@@ -128,11 +129,11 @@ async fn forward(
         .set("x-forwarded-host", &url.hostname())
         .map_err(js)?;
     headers.set(&names.id, session.id().as_str()).map_err(js)?;
-    headers
-        .set(&names.data, &protocol::encode_data(session.data()))
-        .map_err(js)?;
+    let data = protocol::encode_data(session.data());
+    headers.set(&names.data, &data).map_err(js)?;
+    let new = if session.is_new() { "1" } else { "" };
     if session.is_new() {
-        headers.set(&names.new, "1").map_err(js)?;
+        headers.set(&names.new, new).map_err(js)?;
     }
     // The method goes on as the client spelled it (PROPFIND, MKCOL, QUERY, ...), with its
     // body: workers-rs's `Method` knows only the common verbs, so the request is built with
@@ -148,6 +149,15 @@ async fn forward(
             init.set_body(&body);
         }
     }
+    let signed = Handoff {
+        method: &method,
+        target: &format!("{}{}{}", s.origin_path, url.pathname(), url.search()),
+        id: session.id().as_str(),
+        data: &data,
+        new,
+    };
+    let signature = s.handoff.sign(now_ms() / 1000, &signed);
+    headers.set(&names.signature, &signature).map_err(js)?;
     let out = web_sys::Request::new_with_str_and_init(&target, &init)
         .map_err(|e| Error::Origin(format!("request not forwardable: {e:?}")))?;
     Fetch::Request(Request::from(out))
