@@ -40,7 +40,18 @@ pub fn decode_update(value: &str) -> Result<Value, Error> {
     let bytes = URL_SAFE_NO_PAD
         .decode(value.trim())
         .map_err(|_| Error::BadPatch("update header is not base64url without padding".into()))?;
-    serde_json::from_slice(&bytes).map_err(|e| Error::BadPatch(format!("update is not JSON: {e}")))
+    serde_json::from_slice(&bytes).map_err(|e| {
+        // serde_json stops at 128 levels; deeper than our own limit either way, so report it
+        // as the same refusal as 65-127 levels (507), not as a malformed update
+        if e.to_string().starts_with("recursion limit exceeded") {
+            Error::TooDeep {
+                depth: 128,
+                limit: super::edits::MAX_DEPTH,
+            }
+        } else {
+            Error::BadPatch(format!("update is not JSON: {e}"))
+        }
+    })
 }
 
 /// Applies the origin's answer to the session: the update (if any) first, then the action.
@@ -98,6 +109,18 @@ mod tests {
             let mut s = Session::fresh().unwrap();
             assert!(apply_origin(&mut s, u, a).is_err(), "{u:?} {a:?}");
             assert!(!s.is_modified() && !s.regenerated() && !s.is_destroyed());
+        }
+    }
+
+    #[test]
+    fn any_depth_over_the_limit_is_the_same_refusal() {
+        for depth in [65, 127, 128, 5_000] {
+            let json = "[".repeat(depth) + &"]".repeat(depth);
+            let patch = format!("{{\"k\":{json}}}");
+            let mut s = Session::fresh().unwrap();
+            let err = apply_origin(&mut s, Some(&URL_SAFE_NO_PAD.encode(patch)), None).unwrap_err();
+            assert!(matches!(err, Error::TooDeep { .. }), "{depth}: {err}");
+            assert!(!s.is_modified());
         }
     }
 

@@ -25,12 +25,15 @@ export function workerOptions(scriptPath, bindings = {}) {
   };
 }
 
-/** Serves a built worker with fresh (unpersisted) state, keeping its output lines. */
-export async function startModule(scriptPath, bindings = {}) {
-  const mf = new Miniflare({
+/** Serves a built worker with fresh (unpersisted) state, keeping its output lines.
+ * `extra` (optional) is merged over the Miniflare options (e.g. `durableObjectsPersist: dir`),
+ * and `edit(options)` may change them last (e.g. delete a binding). */
+export async function startModule(scriptPath, bindings = {}, { extra = {}, edit } = {}) {
+  const options = {
     ...workerOptions(scriptPath, bindings),
     kvPersist: false,
     durableObjectsPersist: false,
+    ...extra,
     // keep the runtime's output: tests read the object's "kv mirror write" lines
     handleRuntimeStdio(stdout, stderr) {
       const keep = (chunk) => {
@@ -39,10 +42,12 @@ export async function startModule(scriptPath, bindings = {}) {
       stdout.on("data", keep);
       stderr.on("data", keep);
     },
-  });
+  };
+  if (edit) edit(options);
+  const mf = new Miniflare(options);
   const output = [];
   await mf.ready;
-  const kv = await mf.getKVNamespace("SESSIONS");
+  const kv = options.kvNamespaces?.includes("SESSIONS") ? await mf.getKVNamespace("SESSIONS") : null;
   return {
     mf,
     kv,
@@ -53,9 +58,9 @@ export async function startModule(scriptPath, bindings = {}) {
   };
 }
 
-/** The proxy worker (build/) in front of `originUrl`. */
-export function startWorker(originUrl, vars = {}) {
-  return startModule("build/index.js", { ORIGIN: originUrl, ...vars });
+/** The proxy worker (build/) in front of `originUrl`; `opts` as for startModule. */
+export function startWorker(originUrl, vars = {}, opts = {}) {
+  return startModule("build/index.js", { ORIGIN: originUrl, ...vars }, opts);
 }
 
 /** The 12-hex-digit tag the worker logs instead of a session id. */
@@ -98,14 +103,16 @@ export async function kvSessionKeys(kv) {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls until fn() is truthy or the time runs out (for the KV mirror, written by an alarm). */
-export async function eventually(fn, ms = 5000) {
+/** Polls until fn() is truthy and returns that value (for the KV mirror, written by an alarm);
+ * throws an Error naming `what` if the time runs out first. */
+export async function eventually(fn, ms = 5000, what = "condition") {
   const end = Date.now() + ms;
   let last;
-  while (Date.now() < end) {
+  for (;;) {
     last = await fn();
     if (last) return last;
+    if (Date.now() >= end) break;
     await sleep(50);
   }
-  return last;
+  throw new Error(`eventually: ${what} not met within ${ms} ms (last value: ${String(last)})`);
 }
