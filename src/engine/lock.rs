@@ -29,12 +29,15 @@ pub struct Lease {
 struct Waiter {
     ticket: u64,
     lease_ms: u64,
+    caller: Option<String>,
     tx: oneshot::Sender<Lease>,
 }
 
 struct State {
     last_token: u64,
     holder: Option<Lease>,
+    /// The call id the holder's lease was granted to, if it gave one.
+    holder_caller: Option<String>,
     waiters: VecDeque<Waiter>,
     next_ticket: u64,
 }
@@ -66,30 +69,33 @@ impl FifoLock {
             state: RefCell::new(State {
                 last_token: token_floor,
                 holder: None,
+                holder_caller: None,
                 waiters: VecDeque::new(),
                 next_ticket: 0,
             }),
         }
     }
 
-    fn grant(&self, st: &mut State, now: u64, lease_ms: u64) -> Lease {
+    fn grant(&self, st: &mut State, now: u64, lease_ms: u64, caller: Option<String>) -> Lease {
         st.last_token += 1;
         let lease = Lease {
             token: st.last_token,
             expires: now + lease_ms,
         };
         st.holder = Some(lease);
+        st.holder_caller = caller;
         lease
     }
 
     /// Hands the free lock to the first waiter still listening.
     fn hand_off(&self, st: &mut State, now: u64) {
         while let Some(w) = st.waiters.pop_front() {
-            let lease = self.grant(st, now, w.lease_ms);
+            let lease = self.grant(st, now, w.lease_ms, w.caller);
             if w.tx.send(lease).is_ok() {
                 return;
             }
             st.holder = None;
+            st.holder_caller = None;
         }
     }
 
@@ -99,6 +105,7 @@ impl FifoLock {
         match st.holder {
             Some(h) if h.expires <= now => {
                 st.holder = None;
+                st.holder_caller = None;
                 self.hand_off(&mut st, now);
                 true
             }
@@ -113,8 +120,24 @@ impl FifoLock {
             return false;
         }
         st.holder = None;
+        st.holder_caller = None;
         self.hand_off(&mut st, now);
         true
+    }
+
+    /// Releases whatever the call `caller` holds, and drops its places in the queue: its
+    /// `begin` failed on the way back, so it never learnt its lease. Returns true if a lease
+    /// was released.
+    pub fn release_caller(&self, caller: &str, now: u64) -> bool {
+        let token = {
+            let mut st = self.state.borrow_mut();
+            st.waiters.retain(|w| w.caller.as_deref() != Some(caller));
+            match (st.holder, st.holder_caller.as_deref()) {
+                (Some(h), Some(c)) if c == caller => Some(h.token),
+                _ => None,
+            }
+        };
+        token.is_some_and(|t| self.release(t, now))
     }
 
     /// Fencing: only the current holder, before its lease ends, may write.
@@ -150,12 +173,36 @@ impl FifoLock {
         S: Fn(u64) -> F,
         F: Future<Output = ()>,
     {
+        self.acquire_as(None, now, wait_ms, lease_ms, sleep).await
+    }
+
+    /// [`FifoLock::acquire`] for the call `caller`: when that call already holds the lock (a
+    /// retry whose first attempt was granted but whose answer was lost), it gets the same
+    /// lease back instead of queueing behind itself.
+    pub async fn acquire_as<N, S, F>(
+        &self,
+        caller: Option<&str>,
+        now: N,
+        wait_ms: u64,
+        lease_ms: u64,
+        sleep: S,
+    ) -> Result<Lease, Error>
+    where
+        N: Fn() -> u64,
+        S: Fn(u64) -> F,
+        F: Future<Output = ()>,
+    {
         let start = now();
         self.expire(start);
         let (ticket, mut rx) = {
             let mut st = self.state.borrow_mut();
+            if let (Some(h), Some(c)) = (st.holder, caller) {
+                if st.holder_caller.as_deref() == Some(c) {
+                    return Ok(h);
+                }
+            }
             if st.holder.is_none() && st.waiters.is_empty() {
-                return Ok(self.grant(&mut st, start, lease_ms));
+                return Ok(self.grant(&mut st, start, lease_ms, caller.map(str::to_owned)));
             }
             let (tx, rx) = oneshot::channel();
             let ticket = st.next_ticket;
@@ -163,6 +210,7 @@ impl FifoLock {
             st.waiters.push_back(Waiter {
                 ticket,
                 lease_ms,
+                caller: caller.map(str::to_owned),
                 tx,
             });
             (ticket, rx)
@@ -306,6 +354,31 @@ mod tests {
         assert!(lock.check(l.token, now()).is_ok());
         nap(1_000).await;
         assert!(matches!(lock.check(l.token, now()), Err(Error::LeaseLost)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_retried_acquire_gets_its_own_lease_back_and_can_release_by_call_id() {
+        let lock = FifoLock::new(0);
+        let now = clock();
+        let first = lock
+            .acquire_as(Some("call-1"), &now, 0, 60_000, nap)
+            .await
+            .unwrap();
+        // the answer was lost; the retry must not queue behind its own lease
+        let retry = lock
+            .acquire_as(Some("call-1"), &now, 0, 60_000, nap)
+            .await
+            .unwrap();
+        assert_eq!(retry, first);
+        // someone else still waits
+        assert!(matches!(
+            lock.acquire_as(Some("call-2"), &now, 10, 60_000, nap).await,
+            Err(Error::LockTimeout)
+        ));
+        assert!(!lock.release_caller("call-2", now()));
+        assert!(lock.release_caller("call-1", now()));
+        assert!(lock.holder().is_none());
+        assert!(!lock.release_caller("call-1", now()), "idempotent");
     }
 
     #[tokio::test(start_paused = true)]

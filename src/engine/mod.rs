@@ -12,13 +12,16 @@ pub mod lock;
 pub mod memory;
 pub mod patch;
 pub mod protocol;
+pub mod recent;
 pub mod record;
 pub mod request;
+pub mod retry;
 pub mod session;
 pub mod signing;
 pub mod store;
 pub mod sweep;
 pub mod throttle;
+pub mod wire;
 
 pub use config::{Config, CookieConfig, HeaderNames, LockingMode, SameSite, StoreParams};
 pub use error::Error;

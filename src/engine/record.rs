@@ -139,12 +139,12 @@ pub fn apply_op(
     let live = current.filter(|r| !r.is_expired(now));
     let stored = match change {
         Change::Delete => return Ok(Applied::Deleted),
-        Change::Create { record } => {
-            if live.is_some() {
-                return Err(Error::Backend("session id collision on create".into()));
-            }
-            record.clone()
-        }
+        Change::Create { record } => match live {
+            // the same create again (a retried call whose first attempt was applied)
+            Some(cur) if cur == record => record.clone(),
+            Some(_) => return Err(Error::Backend("session id collision on create".into())),
+            None => record.clone(),
+        },
         Change::Update { edits, accessed } => {
             let Some(cur) = live else {
                 return Err(Error::Gone);
@@ -244,8 +244,13 @@ mod tests {
     fn create_never_overwrites_a_live_session() {
         let c = cfg();
         let r = Record::new(&c, Map::new(), 0);
-        let op = Change::Create { record: r.clone() };
+        let other = Record::new(&c, map(json!({"x": 1})), 0);
+        let op = Change::Create {
+            record: other.clone(),
+        };
         assert!(apply_op(&c, Some(&r), &op, 1).is_err());
+        // the same create twice (a retry) is not a collision
+        assert!(apply_op(&c, Some(&other), &op, 1).is_ok());
         assert!(apply_op(&c, Some(&r), &op, 10_000).is_ok());
     }
 

@@ -2,15 +2,51 @@
 //! the object named by the session id.
 
 use std::rc::Rc;
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use worker::{Env, Method, Request, RequestInit};
 
-use super::lock_object::{ApplyMsg, BeginMsg, IdMsg, SweepAnswer, WireError};
 use crate::engine::record::Change;
+use crate::engine::retry::{self, Failure};
 use crate::engine::store::{Backend, Begun};
+use crate::engine::wire::{ApplyMsg, BeginMsg, IdMsg, SweepAnswer, WireError};
 use crate::engine::{Config, Error, Lease, SessionId, StoreParams};
+
+/// What the object answered: the reply body, or its refusal (final, never retried).
+enum Answer {
+    Ok(String),
+    Refused(Error),
+}
+
+/// A call that failed on the way to or from the object.
+struct Transport(Failure, Error);
+
+/// Reads the runtime's marks on a failed call (`retryable`, `overloaded`).
+fn classify(e: &worker::Error) -> Failure {
+    let worker::Error::UnknownJsError { original, .. } = e else {
+        return Failure::Other;
+    };
+    let flag = |name: &str| {
+        js_sys::Reflect::get(original, &name.into())
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false)
+    };
+    if flag("overloaded") {
+        Failure::Overloaded
+    } else if flag("retryable") {
+        Failure::Retryable
+    } else {
+        Failure::Other
+    }
+}
+
+/// A fresh call id for one logical call (all its attempts share it).
+fn call_id() -> Result<String, Error> {
+    Ok(SessionId::generate()?.as_str().to_owned())
+}
 
 /// The Durable Object binding name.
 pub const BINDING: &str = "SESSION_LOCKS";
@@ -50,25 +86,50 @@ impl DoBackend {
         op: &str,
         msg: &M,
     ) -> Result<R, Error> {
+        let body = serde_json::to_string(msg).map_err(backend)?;
+        let mut attempt = 1;
+        loop {
+            match self.call_once(id, op, &body).await {
+                Err(Transport(failure, e)) => {
+                    attempt += 1;
+                    match retry::retry_after(failure, attempt) {
+                        Some(ms) => worker::Delay::from(Duration::from_millis(ms)).await,
+                        None => return Err(e),
+                    }
+                }
+                Ok(Answer::Ok(text)) => return serde_json::from_str(&text).map_err(backend),
+                Ok(Answer::Refused(e)) => return Err(e),
+            }
+        }
+    }
+
+    /// One attempt: the object's answer, or how the call failed on the way.
+    async fn call_once(&self, id: &SessionId, op: &str, body: &str) -> Result<Answer, Transport> {
+        let other = |e: worker::Error| Transport(Failure::Other, backend(e));
         let stub = self
             .env
             .durable_object(BINDING)
             .and_then(|ns| ns.get_by_name(id.as_str()))
-            .map_err(backend)?;
-        let body = serde_json::to_string(msg).map_err(backend)?;
+            .map_err(other)?;
         let mut init = RequestInit::new();
         init.with_method(Method::Post).with_body(Some(body.into()));
-        let req = Request::new_with_init(&format!("https://session-lock/{op}"), &init)
-            .map_err(backend)?;
-        let mut resp = stub.fetch_with_request(req).await.map_err(backend)?;
-        if resp.status_code() == 200 {
-            return resp.json().await.map_err(backend);
-        }
+        let req =
+            Request::new_with_init(&format!("https://session-lock/{op}"), &init).map_err(other)?;
+        let mut resp = match stub.fetch_with_request(req).await {
+            Ok(r) => r,
+            Err(e) => return Err(Transport(classify(&e), backend(e))),
+        };
         let status = resp.status_code();
-        Err(match resp.json::<WireError>().await {
-            Ok(w) => w.into_error(status),
-            Err(_) => Error::Backend(format!("lock object answered {status}")),
-        })
+        let text = resp.text().await.map_err(other)?;
+        if status == 200 {
+            return Ok(Answer::Ok(text));
+        }
+        Ok(Answer::Refused(
+            match serde_json::from_str::<WireError>(&text) {
+                Ok(w) => w.into_error(status),
+                Err(_) => Error::Backend(format!("lock object answered {status}")),
+            },
+        ))
     }
 
     /// Asks the object to delete its session if it has expired; true if it did.
@@ -81,6 +142,7 @@ impl DoBackend {
                     sid: id.as_str().into(),
                     params: self.params(),
                     lease: None,
+                    caller: None,
                 },
             )
             .await?;
@@ -90,16 +152,31 @@ impl DoBackend {
 
 impl Backend for DoBackend {
     async fn begin(&self, id: &SessionId, lock: bool) -> Result<Begun, Error> {
-        self.call(
-            id,
-            "begin",
-            &BeginMsg {
+        let rid = call_id()?;
+        let r = self
+            .call(
+                id,
+                "begin",
+                &BeginMsg {
+                    rid: rid.clone(),
+                    sid: id.as_str().into(),
+                    params: self.params(),
+                    lock,
+                },
+            )
+            .await;
+        if let (Err(_), true) = (&r, lock) {
+            // The lease may have been granted with the answer lost on the way: release
+            // whatever this call holds or waits for, so the lock does not sit out its lease.
+            let msg = IdMsg {
                 sid: id.as_str().into(),
                 params: self.params(),
-                lock,
-            },
-        )
-        .await
+                lease: None,
+                caller: Some(rid),
+            };
+            let _ = self.call::<_, serde_json::Value>(id, "release", &msg).await;
+        }
+        r
     }
 
     async fn apply(
@@ -110,6 +187,7 @@ impl Backend for DoBackend {
         release: bool,
     ) -> Result<(), Error> {
         let msg = ApplyMsg {
+            rid: call_id()?,
             sid: id.as_str().into(),
             params: self.params(),
             change: change.clone(),
@@ -126,6 +204,7 @@ impl Backend for DoBackend {
             sid: id.as_str().into(),
             params: self.params(),
             lease: Some(*lease),
+            caller: None,
         };
         self.call::<_, serde_json::Value>(id, "release", &msg)
             .await

@@ -11,105 +11,18 @@ use std::cell::{Cell, RefCell};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use crate::engine::wire::{ApplyMsg, BeginMsg, IdMsg, SweepAnswer, WireError};
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
 use super::kv;
 use super::now_ms;
-use crate::engine::record::{apply_op, Applied, Change, Record};
+use crate::engine::recent::RecentCalls;
+use crate::engine::record::{apply_op, Applied, Record};
+use crate::engine::retry::mirror_backoff;
 use crate::engine::store::Begun;
 use crate::engine::throttle::{next_slot, WriteSlot};
-use crate::engine::{Error, FifoLock, Lease, SessionId, StoreParams};
-
-/// `POST /begin`: lock (optionally) and load.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct BeginMsg {
-    /// Session id (the object's name).
-    pub sid: String,
-    /// The caller's settings.
-    pub params: StoreParams,
-    /// Take the lock first.
-    pub lock: bool,
-}
-
-/// `POST /apply`: apply a change, fenced by `lease`, then release if asked.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ApplyMsg {
-    /// Session id.
-    pub sid: String,
-    /// The caller's settings.
-    pub params: StoreParams,
-    /// The change.
-    pub change: Change,
-    /// The caller's lease, if it holds the lock.
-    pub lease: Option<Lease>,
-    /// Release the lease afterwards, whatever the outcome.
-    pub release: bool,
-}
-
-/// `POST /release` and `POST /sweep` carry this.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct IdMsg {
-    /// Session id.
-    pub sid: String,
-    /// The caller's settings.
-    pub params: StoreParams,
-    /// Lease to release (for `/release`).
-    pub lease: Option<Lease>,
-}
-
-/// Answer of `/sweep`.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct SweepAnswer {
-    /// True if the session was expired (or absent) and is now deleted everywhere.
-    pub deleted: bool,
-}
-
-/// An error on the wire between the worker and the object: the kind, plus the sizes for
-/// `too_large`, so the worker rebuilds the same [`Error`].
-#[derive(Debug, Serialize, Deserialize)]
-pub struct WireError {
-    /// `lock_timeout`, `lease_lost`, `gone`, `too_large`, `config` or `backend`.
-    pub error: String,
-    /// For `too_large`: the encoded size.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub size: Option<usize>,
-    /// For `too_large`: the limit.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limit: Option<usize>,
-}
-
-impl WireError {
-    /// The wire form of `e` (details of backend errors stay in the object's log).
-    pub fn from_error(e: &Error) -> Self {
-        let (kind, size, limit) = match e {
-            Error::LockTimeout => ("lock_timeout", None, None),
-            Error::LeaseLost => ("lease_lost", None, None),
-            Error::Gone => ("gone", None, None),
-            Error::TooLarge { size, limit } => ("too_large", Some(*size), Some(*limit)),
-            Error::Config(_) => ("config", None, None),
-            _ => ("backend", None, None),
-        };
-        WireError {
-            error: kind.into(),
-            size,
-            limit,
-        }
-    }
-
-    /// The error the worker reports; `status` is the object's HTTP status, for the log.
-    pub fn into_error(self, status: u16) -> Error {
-        match self.error.as_str() {
-            "lock_timeout" => Error::LockTimeout,
-            "lease_lost" => Error::LeaseLost,
-            "gone" => Error::Gone,
-            "too_large" => Error::TooLarge {
-                size: self.size.unwrap_or(0),
-                limit: self.limit.unwrap_or(0),
-            },
-            other => Error::Backend(format!("lock object answered {status} ({other})")),
-        }
-    }
-}
+use crate::engine::{Error, FifoLock, SessionId, StoreParams};
 
 /// Turns an error into the object's response (status plus wire error; details go to the log).
 pub fn error_response(e: &Error) -> Result<Response> {
@@ -143,7 +56,10 @@ pub struct SessionLock {
     identity: RefCell<Option<Identity>>,
     identity_saved: Cell<bool>,
     last_kv_write: Cell<Option<u64>>,
+    /// Consecutive failed KV mirror writes or deletes, for the backoff.
+    mirror_failures: Cell<u32>,
     alarm_at: Cell<Option<u64>>,
+    recent: RefCell<RecentCalls>,
 }
 
 const REC: &str = "rec";
@@ -203,7 +119,13 @@ impl SessionLock {
             let sleep = |ms| worker::Delay::from(Duration::from_millis(ms));
             Some(
                 self.lock
-                    .acquire(now_ms, msg.params.wait_ms, msg.params.lease_ms, sleep)
+                    .acquire_as(
+                        Some(&msg.rid),
+                        now_ms,
+                        msg.params.wait_ms,
+                        msg.params.lease_ms,
+                        sleep,
+                    )
                     .await?,
             )
         } else {
@@ -227,6 +149,9 @@ impl SessionLock {
     }
 
     async fn apply(&self, msg: &ApplyMsg) -> std::result::Result<(), Error> {
+        if self.recent.borrow().completed(&msg.rid) {
+            return Ok(()); // a retry of a call that was applied: answer it again
+        }
         self.remember(&msg.sid, &msg.params)?;
         // Who this object is goes to storage before any record, so the alarm can always mirror
         // and purge what was written. (Before reading `current`: no await may fall between
@@ -255,6 +180,7 @@ impl SessionLock {
             *self.slot.borrow_mut() = Slot::Unknown;
             return Err(storage_err(e));
         }
+        self.recent.borrow_mut().record(&msg.rid);
         self.schedule_mirror(now).await
     }
 
@@ -297,6 +223,15 @@ impl SessionLock {
         Ok(())
     }
 
+    /// Re-arms the alarm after a failed KV write or delete, backing off (KV answers 429 above
+    /// one write per second per key, and an outage should not be hammered).
+    async fn retry_mirror_later(&self, now: u64) -> std::result::Result<(), Error> {
+        let failures = self.mirror_failures.get().saturating_add(1);
+        self.mirror_failures.set(failures);
+        self.alarm_at.set(None);
+        self.set_alarm_before(now + mirror_backoff(failures)).await
+    }
+
     async fn identity(&self) -> Option<(SessionId, String)> {
         let known = self.identity.borrow().clone();
         let who = match known {
@@ -324,9 +259,9 @@ impl SessionLock {
         *self.slot.borrow_mut() = Slot::Absent;
         if let Err(e) = kv::delete(&self.kv()?, prefix, id).await {
             worker::console_warn!("kv mirror delete for {} deferred: {e}", id.log_tag());
-            self.alarm_at.set(None);
-            return self.set_alarm_before(now_ms() + 1_000).await;
+            return self.retry_mirror_later(now_ms()).await;
         }
+        self.mirror_failures.set(0);
         let storage = self.state.storage();
         storage.delete_alarm().await.map_err(storage_err)?;
         storage.delete_all().await.map_err(storage_err)?;
@@ -350,8 +285,9 @@ impl SessionLock {
                 self.last_kv_write.set(Some(now));
                 if let Err(e) = kv::put(&self.kv()?, &prefix, &id, &r, now).await {
                     worker::console_warn!("kv mirror write for {} deferred: {e}", id.log_tag());
-                    return self.set_alarm_before(now + 1_000).await;
+                    return self.retry_mirror_later(now).await;
                 }
+                self.mirror_failures.set(0);
                 worker::console_debug!("kv mirror write {} at {now}", id.log_tag());
                 self.set_alarm_before(r.expires).await
             }
@@ -399,6 +335,9 @@ impl SessionLock {
                 if let Some(l) = msg.lease {
                     self.lock.release(l.token, now_ms());
                 }
+                if let Some(c) = &msg.caller {
+                    self.lock.release_caller(c, now_ms());
+                }
                 to_json(&serde_json::json!({}))
             }
             "/sweep" => {
@@ -435,7 +374,9 @@ impl DurableObject for SessionLock {
             identity: RefCell::new(None),
             identity_saved: Cell::new(false),
             last_kv_write: Cell::new(None),
+            mirror_failures: Cell::new(0),
             alarm_at: Cell::new(None),
+            recent: RefCell::new(RecentCalls::default()),
         }
     }
 
