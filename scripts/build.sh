@@ -15,6 +15,9 @@ size() { echo "build: $1 $(wc -c <"$1") bytes, $(gzip -9c "$1" | wc -c) bytes gz
 "$CARGO_BIN/worker-build" --release --features proxy
 size build/index_bg.wasm
 "$CARGO_BIN/worker-build" --release --no-panic-recovery --out-dir js/dist --features js
+# worker-build leaves a package.json and a "*" .gitignore in its output; either would make npm
+# leave dist/ out of the package's tarball
+rm -f js/dist/.gitignore js/dist/package.json
 size js/dist/worker/index.wasm
 (cd examples/rust-worker && "$CARGO_BIN/worker-build" --release)
 size examples/rust-worker/build/index_bg.wasm
