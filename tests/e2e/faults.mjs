@@ -1,0 +1,301 @@
+// Fault injection for the end-to-end tests: runs the real build (build/index.js + its wasm,
+// unchanged) on workerd behind a small JS shim worker that hands the Rust code a wrapped
+// `env`, in which the KV namespace `SESSIONS` and the Durable Object namespace `SESSION_LOCKS`
+// can be made to fail on chosen calls. The SessionLock objects stay the real ones (the shim's
+// SessionLock class only subclasses the real class to give it the wrapped `env` too, so the
+// object's own KV mirror writes see the KV faults).
+//
+// Faults live in the shim's module state, shared by the worker and its Durable Objects (one
+// isolate); the test switches them at runtime through a control route of the shim
+// (`/__faults/...`, answered before the Rust worker sees the request).
+//
+//   const w = await startFaultyWorker(origin.url);
+//   await w.faults.set({ kv: { put: { error: "429", forMs: 2000 } } });
+//   await w.faults.set({ do: { fetch: { when: "after", path: "/apply", retryable: true, times: 1 } } });
+//   (await w.faults.counts()).do.fetch  // { calls, injected, before, after, paths }
+//   await w.faults.clear();
+//
+// A rule (one per operation): all fields optional.
+//   error     KV only: "throw" (default: an Error "injected fault: KV <OP> failed") or "429"
+//             (an Error "KV <OP> failed: 429 Too Many Requests", as KV reports its rate limit)
+//   when      DO fetch only: "before" (default: thrown without calling the object, which never
+//             sees the request) or "after" (the object answered, its body is read to the end,
+//             then the answer is dropped and the error thrown)
+//   retryable, overloaded   DO fetch only: set err.retryable / err.overloaded = true
+//   message   the thrown Error's message (a default per kind otherwise)
+//   key       KV only: only calls whose key (list: prefix option) starts with this string
+//   path      DO fetch only: only requests whose URL path is this (e.g. "/apply", "/begin")
+//   nth       fail only the nth matching call (1-based, counted from set())
+//   skip      let this many matching calls through first
+//   times     fail at most this many calls
+//   forMs     fail only during this many ms after set()
+//   delayMs   wait this long before failing (or, for "after", before dropping the answer)
+import { Miniflare } from "miniflare";
+import { workerOptions, BASE } from "./harness.mjs";
+
+/** The KV methods workers-rs 0.8 takes from the binding (worker/src/kv/mod.rs). */
+export const KV_OPS = ["get", "getWithMetadata", "put", "list", "delete"];
+
+// The shim worker, in the same module graph as build/index.js (imported by its real path).
+const SHIM_PATH = "tests/e2e/__faulty_worker.mjs";
+const SHIM = String.raw`
+import Real, { SessionLock as RealSessionLock } from "../../build/index.js";
+
+const KV_OPS = ${JSON.stringify(KV_OPS)};
+let rules = {};      // "kv.put" | "do.fetch" -> rule
+let state = {};      // same keys -> { matched, injected, since }
+let counts = fresh();
+let events = [];
+
+function fresh() {
+  const c = { kv: {}, do: { fetch: { calls: 0, injected: 0, before: 0, after: 0, paths: {} } } };
+  for (const op of KV_OPS) c.kv[op] = { calls: 0, injected: 0 };
+  return c;
+}
+
+function setRules(spec) {
+  rules = {};
+  state = {};
+  const now = Date.now();
+  for (const [op, rule] of Object.entries(spec.kv ?? {})) {
+    if (rule) rules["kv." + op] = rule;
+  }
+  if (spec.do?.fetch) rules["do.fetch"] = spec.do.fetch;
+  for (const k of Object.keys(rules)) state[k] = { matched: 0, injected: 0, since: now };
+}
+
+/** The rule for this call if it is to fail now, else null. */
+function decide(name, subject) {
+  const rule = rules[name];
+  if (!rule) return null;
+  if (rule.key !== undefined && !String(subject ?? "").startsWith(rule.key)) return null;
+  if (rule.path !== undefined && subject !== rule.path) return null;
+  const s = state[name];
+  if (rule.forMs !== undefined && Date.now() - s.since >= rule.forMs) return null;
+  s.matched++;
+  if (rule.skip !== undefined && s.matched <= rule.skip) return null;
+  if (rule.nth !== undefined && s.matched !== rule.nth) return null;
+  if (rule.times !== undefined && s.injected >= rule.times) return null;
+  s.injected++;
+  return rule;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function kvError(op, rule) {
+  const OP = op === "getWithMetadata" ? "GET" : op.toUpperCase();
+  const msg = rule.message ?? (rule.error === "429"
+    ? "KV " + OP + " failed: 429 Too Many Requests"
+    : "injected fault: KV " + OP + " failed");
+  return new Error(msg);
+}
+
+function doError(rule) {
+  const msg = rule.message ?? (rule.overloaded
+    ? "injected fault: Durable Object is overloaded. Too many requests queued."
+    : rule.retryable
+      ? "injected fault: Network connection lost."
+      : "injected fault: Durable Object fetch failed");
+  const err = new Error(msg);
+  if (rule.retryable) err.retryable = true;
+  if (rule.overloaded) err.overloaded = true;
+  return err;
+}
+
+function kvSubject(op, args) {
+  if (op === "list") return args[0]?.prefix ?? "";
+  return args[0];
+}
+
+class KvNamespace {
+  constructor(inner) { this.inner = inner; }
+}
+for (const op of KV_OPS) {
+  KvNamespace.prototype[op] = async function (...args) {
+    counts.kv[op].calls++;
+    const subject = kvSubject(op, args);
+    const rule = decide("kv." + op, subject);
+    if (!rule) return this.inner[op](...args);
+    counts.kv[op].injected++;
+    events.push({ op: "kv." + op, subject: String(subject), error: rule.error ?? "throw", at: Date.now() });
+    if (rule.delayMs) await sleep(rule.delayMs);
+    throw kvError(op, rule);
+  };
+}
+
+function pathOf(input) {
+  try {
+    return new URL(typeof input === "string" ? input : input.url).pathname;
+  } catch {
+    return "";
+  }
+}
+
+class DurableObjectStub {
+  constructor(inner) {
+    this.inner = inner;
+    this.id = inner.id;
+    this.name = inner.name;
+  }
+  async fetch(input, init) {
+    const c = counts.do.fetch;
+    c.calls++;
+    const path = pathOf(input);
+    c.paths[path] = (c.paths[path] ?? 0) + 1;
+    const rule = decide("do.fetch", path);
+    if (!rule) return this.inner.fetch(input, init);
+    const when = rule.when ?? "before";
+    if (when === "after") {
+      const res = await this.inner.fetch(input, init);
+      await res.arrayBuffer(); // the object has answered in full: its work is done
+    }
+    if (rule.delayMs) await sleep(rule.delayMs);
+    c.injected++;
+    c[when]++;
+    events.push({ op: "do.fetch", subject: path, when, retryable: !!rule.retryable, overloaded: !!rule.overloaded, at: Date.now() });
+    throw doError(rule);
+  }
+  connect(...args) { return this.inner.connect(...args); }
+}
+
+// workers-rs checks this binding's constructor name ("DurableObjectNamespace").
+class DurableObjectNamespace {
+  constructor(inner) { this.inner = inner; }
+  idFromName(...a) { return this.inner.idFromName(...a); }
+  idFromString(...a) { return this.inner.idFromString(...a); }
+  newUniqueId(...a) { return this.inner.newUniqueId(...a); }
+  get(...a) { return new DurableObjectStub(this.inner.get(...a)); }
+  getByName(...a) { return new DurableObjectStub(this.inner.getByName(...a)); }
+  jurisdiction(...a) { return new DurableObjectNamespace(this.inner.jurisdiction(...a)); }
+}
+
+const wrapped = new WeakMap();
+function faultyEnv(env) {
+  let w = wrapped.get(env);
+  if (!w) {
+    w = { ...env };
+    if (env.SESSIONS) w.SESSIONS = new KvNamespace(env.SESSIONS);
+    if (env.SESSION_LOCKS) w.SESSION_LOCKS = new DurableObjectNamespace(env.SESSION_LOCKS);
+    wrapped.set(env, w);
+  }
+  return w;
+}
+
+async function control(request) {
+  const what = new URL(request.url).pathname.slice("/__faults/".length);
+  if (what === "set") setRules(await request.json());
+  else if (what === "clear") setRules({});
+  else if (what === "reset") { setRules({}); counts = fresh(); events = []; }
+  else if (what !== "counts" && what !== "events") return new Response("unknown control " + what, { status: 404 });
+  if (what === "events") return Response.json(events);
+  return Response.json(counts);
+}
+
+export default class FaultyWorker extends Real {
+  constructor(ctx, env) {
+    super(ctx, faultyEnv(env));
+  }
+  fetch(request) {
+    if (new URL(request.url).pathname.startsWith("/__faults/")) return control(request);
+    return super.fetch(request);
+  }
+}
+
+export class SessionLock extends RealSessionLock {
+  constructor(state, env) {
+    super(state, faultyEnv(env));
+  }
+}
+`;
+
+/** Miniflare options running build/ behind the fault shim (else as harness workerOptions). */
+export function faultyWorkerOptions(bindings = {}) {
+  const options = workerOptions("build/index.js", bindings);
+  delete options.scriptPath;
+  options.modules = [
+    { type: "ESModule", path: SHIM_PATH, contents: SHIM },
+    { type: "ESModule", path: "build/index.js" },
+    { type: "CompiledWasm", path: "build/index_bg.wasm" },
+  ];
+  delete options.modulesRules;
+  return options;
+}
+
+const RULE_KEYS = new Set([
+  "error", "when", "retryable", "overloaded", "message", "key", "path", "nth", "skip", "times", "forMs", "delayMs",
+]);
+
+function checkSpec(spec) {
+  for (const k of Object.keys(spec)) if (k !== "kv" && k !== "do") throw new Error(`faults.set: unknown section ${k}`);
+  for (const [op, rule] of Object.entries(spec.kv ?? {})) {
+    if (!KV_OPS.includes(op)) throw new Error(`faults.set: unknown KV operation ${op}`);
+    if (rule && typeof rule !== "object") throw new Error(`faults.set: kv.${op} must be a rule object`);
+    if (rule?.error !== undefined && rule.error !== "throw" && rule.error !== "429")
+      throw new Error(`faults.set: kv.${op}.error must be "throw" or "429"`);
+  }
+  for (const op of Object.keys(spec.do ?? {})) if (op !== "fetch") throw new Error(`faults.set: unknown DO operation ${op}`);
+  const f = spec.do?.fetch;
+  if (f?.when !== undefined && f.when !== "before" && f.when !== "after")
+    throw new Error(`faults.set: do.fetch.when must be "before" or "after"`);
+  for (const rule of [...Object.values(spec.kv ?? {}), f])
+    for (const k of Object.keys(rule ?? {})) if (!RULE_KEYS.has(k)) throw new Error(`faults.set: unknown rule field ${k}`);
+}
+
+/** Like harness `startWorker(originUrl, vars)` (same fields: fetch, kv, output, scheduled,
+ * dispose, mf), with the worker behind the fault shim, plus `faults`:
+ *   set(spec)  replace all faults by `spec` ({ kv: { put|get|getWithMetadata|list|delete: rule },
+ *              do: { fetch: rule } }); each rule's nth/skip/times/forMs count from here
+ *   clear()    no faults (counters kept)
+ *   reset()    no faults, counters and events zeroed
+ *   counts()   { kv: { <op>: { calls, injected } },
+ *                do: { fetch: { calls, injected, before, after, paths: { "/begin": calls, ... } } } }
+ *              (calls = every call the worker or an object made through the binding)
+ *   events()   the injected faults in order: { op, subject (key/prefix or path), ..., at }
+ * All return promises. `extra`/`edit` as for harness startModule. */
+export async function startFaultyWorker(originUrl, vars = {}, { extra = {}, edit } = {}) {
+  const output = [];
+  const options = {
+    ...faultyWorkerOptions({ ORIGIN: originUrl, ...vars }),
+    kvPersist: false,
+    durableObjectsPersist: false,
+    ...extra,
+    handleRuntimeStdio(stdout, stderr) {
+      const keep = (chunk) => {
+        for (const line of chunk.toString().split("\n")) if (line.trim()) output.push(line);
+      };
+      stdout.on("data", keep);
+      stderr.on("data", keep);
+    },
+  };
+  if (edit) edit(options);
+  const mf = new Miniflare(options);
+  await mf.ready;
+  const kv = await mf.getKVNamespace("SESSIONS");
+  const call = async (what, body) => {
+    const res = await mf.dispatchFetch(`${BASE}/__faults/${what}`, {
+      method: body === undefined ? "GET" : "POST",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (res.status !== 200) throw new Error(`faults.${what}: ${res.status} ${await res.text()}`);
+    return res.json();
+  };
+  const faults = {
+    set: async (spec) => {
+      checkSpec(spec);
+      return call("set", spec);
+    },
+    clear: () => call("clear", {}),
+    reset: () => call("reset", {}),
+    counts: () => call("counts"),
+    events: () => call("events"),
+  };
+  return {
+    mf,
+    kv,
+    output,
+    faults,
+    fetch: (p, init = {}) => mf.dispatchFetch(BASE + p, { redirect: "manual", ...init }),
+    scheduled: async () => (await mf.getWorker()).scheduled({ cron: "*/5 * * * *" }),
+    dispose: () => mf.dispose(),
+  };
+}
