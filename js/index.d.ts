@@ -1,4 +1,5 @@
 // Types for edge-sessions' JavaScript API.
+import { DurableObject } from "cloudflare:workers";
 
 /** JSON values a session can hold. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -61,20 +62,26 @@ export interface SessionError extends Error {
   publicMessage: string;
 }
 
-/** One request's session. */
-export declare class Session {
+/** The shape of a session's data: string keys, JSON values. */
+export type SessionData = { [key: string]: Json };
+
+/**
+ * One request's session. `Data` types the keys and values (`Sessions<{ count: number }>`);
+ * by default any key holds any JSON value.
+ */
+export declare class Session<Data extends object = SessionData> {
   private constructor();
   readonly id: string;
   /** True when this request started the session. */
   readonly isNew: boolean;
   readonly holdsLock: boolean;
-  get<T extends Json = Json>(key: string): T | undefined;
+  get<K extends keyof Data & string>(key: K): Data[K] | undefined;
   /** `key` now holds exactly `value` (objects are replaced whole); `set(key, null)` deletes `key`. */
-  set(key: string, value: Json): this;
-  delete(key: string): boolean;
-  has(key: string): boolean;
-  keys(): string[];
-  toJSON(): { [key: string]: Json };
+  set<K extends keyof Data & string>(key: K, value: Data[K] | null): this;
+  delete(key: keyof Data & string): boolean;
+  has(key: keyof Data & string): boolean;
+  keys(): (keyof Data & string)[];
+  toJSON(): Partial<Data>;
   /** New id, same data; the old id stops working at commit. */
   regenerate(): void;
   /** Delete the data server-side and expire the cookie at commit. */
@@ -85,30 +92,31 @@ export declare class Session {
   release(): Promise<void>;
 }
 
-/** The env bindings the sessions need. */
+/**
+ * The env bindings the sessions need. Any env that has them fits, including the `Env` that
+ * `wrangler types` generates (`SESSION_LOCKS: DurableObjectNamespace<SessionLock>`).
+ */
 export interface SessionEnv {
   SESSIONS: KVNamespace;
-  SESSION_LOCKS: DurableObjectNamespace;
-  SESSION_SECRET?: string;
-  [name: string]: unknown;
+  SESSION_LOCKS: DurableObjectNamespace<SessionLock>;
 }
 
-export declare class Sessions {
+export declare class Sessions<Data extends object = SessionData> {
+  /** `env` must carry the bindings; SESSION_* vars and the SESSION_SECRET secret are read from it too. */
   constructor(env: SessionEnv, options?: SessionOptions);
-  load(request: Request): Promise<Session>;
-  commit(session: Session, response: Response, ctx: ExecutionContext): Promise<Response>;
-  abandon(session: Session): Promise<void>;
+  load(request: Request): Promise<Session<Data>>;
+  commit(session: Session<Data>, response: Response, ctx: ExecutionContext): Promise<Response>;
+  abandon(session: Session<Data>): Promise<void>;
   withSession(
     request: Request,
     ctx: ExecutionContext,
-    handler: (session: Session) => Response | Promise<Response>,
+    handler: (session: Session<Data>) => Response | Promise<Response>,
   ): Promise<Response>;
   sweep(): Promise<string>;
 }
 
 /** The Durable Object class; export it from your worker: `export { SessionLock } from "edge-sessions"`. */
-export declare class SessionLock implements DurableObject {
-  constructor(state: DurableObjectState, env: unknown);
+export declare class SessionLock extends DurableObject {
   fetch(request: Request): Promise<Response>;
   alarm(): Promise<void>;
 }

@@ -13,7 +13,10 @@ cargo clippy --target wasm32-unknown-unknown --lib --features proxy,js -- -D war
 cargo clippy --target wasm32-unknown-unknown -p edge-sessions-rust-example -- -D warnings
 echo "== cargo test"; cargo test
 echo "== build (proxy, js package, Rust example)"; scripts/build.sh
-echo "== tsc --noEmit (example JS worker against js/index.d.ts)"; npx tsc -p examples/js-worker/tsconfig.json
+echo "== tsc --noEmit (example JS worker, type tests and README snippets against js/*.d.ts)"
+npx tsc -p examples/js-worker/tsconfig.json
+node scripts/check-snippets.mjs
+npx tsc -p tests/types/tsconfig.json
 echo "== end-to-end (workerd: proxy, JS package, Rust library)"; node --test --test-concurrency=1 tests/e2e/
 echo "== wrangler deploy --dry-run"
 out=$(mktemp -d)

@@ -100,8 +100,8 @@ describe("JavaScript package via the example worker", () => {
     const v = await fresh();
     await (await w.fetch("/nested?step=1", cookie(v))).arrayBuffer();
     const r = await w.fetch("/nested?step=2", cookie(v));
-    assert.deepEqual((await r.json()).data, { count: 1, user: { id: 2 }, empty: {} });
-    assert.deepEqual((await (await w.fetch("/whoami", cookie(v))).json()).data, { count: 1, user: { id: 2 }, empty: {} });
+    assert.deepEqual((await r.json()).data, { count: 1, profile: { id: 2 }, empty: {} });
+    assert.deepEqual((await (await w.fetch("/whoami", cookie(v))).json()).data, { count: 1, profile: { id: 2 }, empty: {} });
   });
 
   test("a handler returning a non-Response, a used body or a non-string key: TypeError, nothing saved, lock free at once", async () => {

@@ -9,6 +9,15 @@ interface Env extends SessionEnv {
   SESSION_SECRET: string;
 }
 
+/** What this worker keeps in a session; `Sessions<AppData>` types get and set. */
+type AppData = {
+  count: number;
+  user?: string;
+  profile?: { id: number; role?: string };
+  empty?: Record<string, never>;
+  lost?: boolean;
+};
+
 const json = (body: unknown, status = 200) =>
   new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 
@@ -22,31 +31,31 @@ export default {
 
     if (url.pathname === "/explicit") {
       // CherryPy's explicit locking: the handler decides when to hold the lock.
-      const sessions = new Sessions(env, { SESSION_LOCKING: "explicit" });
+      const sessions = new Sessions<AppData>(env, { SESSION_LOCKING: "explicit" });
       return sessions.withSession(request, ctx, async (session) => {
         await session.acquire();
-        const count = (session.get<number>("count") ?? 0) + 1;
+        const count = (session.get("count") ?? 0) + 1;
         session.set("count", count);
         await session.release();
         return json({ count });
       });
     }
 
-    const sessions = new Sessions(env);
+    const sessions = new Sessions<AppData>(env);
     return sessions.withSession(request, ctx, handle).catch((err) => {
       console.error(String(err)); // a bug in a handler: logged, then the runtime's 500
       throw err;
     });
 
-    async function handle(session: Session): Promise<Response> {
+    async function handle(session: Session<AppData>): Promise<Response> {
       switch (url.pathname) {
         case "/count": {
-          const count = (session.get<number>("count") ?? 0) + 1;
+          const count = (session.get("count") ?? 0) + 1;
           session.set("count", count);
           return json({ count, isNew: session.isNew });
         }
         case "/whoami":
-          return json({ id: session.id, user: session.get<string>("user") ?? null, data: session.toJSON(), isNew: session.isNew });
+          return json({ id: session.id, user: session.get("user") ?? null, data: session.toJSON(), isNew: session.isNew });
         case "/login":
           session.regenerate();
           session.set("user", url.searchParams.get("user") ?? "guest");
@@ -58,7 +67,7 @@ export default {
           return Response.redirect(new URL("/whoami", url).toString(), 302);
         case "/nested": {
           // set replaces an object whole; a nested null is kept as a value
-          session.set("user", url.searchParams.get("step") === "1" ? { id: 1, role: "admin" } : { id: 2 });
+          session.set("profile", url.searchParams.get("step") === "1" ? { id: 1, role: "admin" } : { id: 2 });
           session.set("empty", {});
           return json({ data: session.toJSON() });
         }
@@ -72,7 +81,7 @@ export default {
           return r;
         }
         case "/bad-key":
-          session.set(5 as unknown as string, 1);
+          session.set(5 as unknown as "count", 1);
           return json({ ok: true });
         case "/logout":
           session.destroy();
