@@ -40,6 +40,29 @@ impl From<Error> for worker::Error {
     }
 }
 
+/// What a [`Sessions::with_session`] handler may fail with: a session error (answered with its
+/// own status and opaque body: 503 busy, 409 lease lost, 507 too large...) or any workers-rs
+/// error (passed on as the handler's error). `?` converts both.
+#[derive(Debug)]
+pub enum HandlerError {
+    /// A session error.
+    Session(Error),
+    /// Anything else from the runtime.
+    Worker(worker::Error),
+}
+
+impl From<Error> for HandlerError {
+    fn from(e: Error) -> Self {
+        HandlerError::Session(e)
+    }
+}
+
+impl From<worker::Error> for HandlerError {
+    fn from(e: worker::Error) -> Self {
+        HandlerError::Worker(e)
+    }
+}
+
 impl Sessions {
     /// Reads `SESSION_*` vars and the `SESSION_SECRET` secret from `env`.
     pub fn from_env(env: &Env) -> Result<Self, Error> {
@@ -84,6 +107,47 @@ impl Sessions {
     /// Runs one expiry sweep with these settings (call it from your `#[event(scheduled)]`).
     pub async fn sweep(&self) -> Result<String, Error> {
         super::sweep_job::sweep_with(&self.backend, &self.config).await
+    }
+
+    /// Runs `handler` with the request's session scope and commits its response, like the
+    /// JavaScript `withSession`: on every path the lock is released (abandoned without saving
+    /// when the handler fails), and session errors become their own opaque response with
+    /// their status rather than a generic 500.
+    ///
+    /// ```ignore
+    /// sessions.with_session(&req, &ctx, async |scope| {
+    ///     let session = scope.session().await?;
+    ///     let n = session.get("n").and_then(|v| v.as_u64()).unwrap_or(0) + 1;
+    ///     session.set("n", n.into())?;
+    ///     Ok(Response::ok(format!("{n}"))?)
+    /// }).await
+    /// ```
+    pub async fn with_session<F>(
+        &self,
+        req: &Request,
+        ctx: &Context,
+        handler: F,
+    ) -> worker::Result<Response>
+    where
+        F: AsyncFnOnce(&mut SessionScope) -> Result<Response, HandlerError>,
+    {
+        let mut scope = match self.start(req) {
+            Ok(s) => s,
+            Err(e) => return Self::error_response(&e),
+        };
+        match handler(&mut scope).await {
+            Ok(resp) => match scope.commit(resp, ctx).await {
+                Ok(r) => Ok(r),
+                Err(e) => Self::error_response(&e),
+            },
+            Err(e) => {
+                scope.abandon().await;
+                match e {
+                    HandlerError::Session(e) => Self::error_response(&e),
+                    HandlerError::Worker(e) => Err(e),
+                }
+            }
+        }
     }
 
     /// The opaque response for a session error: fixed status and body.

@@ -49,6 +49,16 @@ describe("Rust library via the example worker", () => {
     assert.equal((await (await w.fetch("/whoami", cookie(old))).json()).isNew, true);
   });
 
+  test("with_session keeps a session error's status: data over SESSION_MAX_BYTES is 507, nothing saved", async () => {
+    const first = await w.fetch("/count");
+    await first.arrayBuffer();
+    const v = sessionCookie(first).value;
+    const r = await w.fetch("/too-big", cookie(v));
+    assert.equal(r.status, 507);
+    assert.equal(await r.text(), "session data too large; nothing was saved");
+    assert.deepEqual((await (await w.fetch("/whoami", cookie(v))).json()).data, { count: 1 });
+  });
+
   test("regenerate and destroy", async () => {
     const first = await w.fetch("/count");
     await first.arrayBuffer();

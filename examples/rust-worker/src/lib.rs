@@ -3,7 +3,7 @@
 //! logout (destroy), and the sweep from the cron trigger.
 #![forbid(unsafe_code)]
 
-use edge_sessions::platform::library::{SessionScope, Sessions};
+use edge_sessions::platform::library::{HandlerError, SessionScope, Sessions};
 use edge_sessions::Error;
 use serde_json::json;
 use worker::{event, Context, Env, Request, Response, ScheduleContext, ScheduledEvent};
@@ -14,33 +14,26 @@ pub use edge_sessions::platform::SessionLock;
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
-    let result = async {
-        let sessions = Sessions::from_env(&env)?;
-        let mut scope = sessions.start(&req)?;
-        match handle(&req, &mut scope).await {
-            Ok(resp) => scope.commit(resp, &ctx).await,
-            Err(e) => {
-                scope.abandon().await; // never leave the lock to its lease
-                Err(e)
-            }
-        }
-    }
-    .await;
-    match result {
-        Ok(r) => Ok(r),
-        Err(e) => Sessions::error_response(&e),
-    }
+    let sessions = match Sessions::from_env(&env) {
+        Ok(s) => s,
+        Err(e) => return Sessions::error_response(&e),
+    };
+    // load, run the handler, commit (save + Set-Cookie + unlock) on every path; session
+    // errors keep their status (503 busy, 409 lease lost, 507 too large)
+    sessions
+        .with_session(&req, &ctx, async |scope| handle(&req, scope).await)
+        .await
 }
 
 fn count_of(session: &edge_sessions::Session) -> u64 {
     session.get("count").and_then(|v| v.as_u64()).unwrap_or(0)
 }
 
-fn json(v: serde_json::Value) -> Result<Response, Error> {
-    Response::from_json(&v).map_err(|e| Error::Backend(e.to_string()))
+fn json(v: serde_json::Value) -> Result<Response, HandlerError> {
+    Ok(Response::from_json(&v)?)
 }
 
-async fn handle(req: &Request, scope: &mut SessionScope) -> Result<Response, Error> {
+async fn handle(req: &Request, scope: &mut SessionScope) -> Result<Response, HandlerError> {
     match req.path().as_str() {
         "/count" => {
             let session = scope.session().await?; // SESSION_LOCKING=implicit locks here
@@ -68,11 +61,18 @@ async fn handle(req: &Request, scope: &mut SessionScope) -> Result<Response, Err
             session.regenerate()?;
             session.set("user", "ann".into())?;
             let to = req
-                .url()
-                .map_err(|e| Error::Backend(e.to_string()))?
-                .join("/whoami");
-            let to = to.map_err(|e| Error::Backend(e.to_string()))?;
-            Response::redirect_with_status(to, 302).map_err(|e| Error::Backend(e.to_string()))
+                .url()?
+                .join("/whoami")
+                .map_err(|e| Error::Backend(e.to_string()))?;
+            Ok(Response::redirect_with_status(to, 302)?)
+        }
+        "/too-big" => {
+            // over SESSION_MAX_BYTES: refused whole at commit, answered 507 (not a generic 500)
+            scope
+                .session()
+                .await?
+                .set("big", "x".repeat(10_000).into())?;
+            json(json!({ "ok": true }))
         }
         "/logout" => {
             scope.session().await?.destroy();
