@@ -78,6 +78,10 @@ export declare class Session<Data extends object = SessionData> {
   get<K extends keyof Data & string>(key: K): Data[K] | undefined;
   /** `key` now holds exactly `value` (objects are replaced whole); `set(key, null)` deletes `key`. */
   set<K extends keyof Data & string>(key: K, value: Data[K] | null): this;
+  /** Stores `value` under `key` until it is read once with `getFlash` (kept in the data under `_flash`). */
+  flash(key: string, value: Json): this;
+  /** Reads a flash value and removes it; undefined when there is none. */
+  getFlash<T extends Json = Json>(key: string): T | undefined;
   delete(key: keyof Data & string): boolean;
   has(key: keyof Data & string): boolean;
   keys(): (keyof Data & string)[];

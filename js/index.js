@@ -64,6 +64,20 @@ export class Session {
     this.#scope.set(key, text);
     return this;
   }
+  /** Stores `value` under `key` until it is read once with getFlash (a message after a redirect). */
+  flash(key, value) {
+    checkKey(key);
+    const text = JSON.stringify(value);
+    if (text === undefined) throw new TypeError(`flash value for ${key} is not JSON-serializable`);
+    this.#scope.flash(key, text);
+    return this;
+  }
+  /** Reads a flash value and removes it (read once); undefined when there is none. */
+  getFlash(key) {
+    checkKey(key);
+    const text = this.#scope.takeFlash(key);
+    return text === undefined ? undefined : JSON.parse(text);
+  }
   delete(key) {
     checkKey(key);
     return this.#scope.remove(key);

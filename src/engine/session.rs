@@ -11,6 +11,9 @@ use super::record::{check_size, expiry, Change, Record};
 use super::signing::Verified;
 use super::{Config, Error, SessionId, Signer};
 
+/// The reserved data key holding flash values (see [`Session::flash`]).
+pub const FLASH_KEY: &str = "_flash";
+
 /// One storage change on one session id.
 pub type StoreOp = (SessionId, Change);
 
@@ -262,6 +265,31 @@ impl Session {
             }
         }
         Ok(())
+    }
+
+    /// Flash: stores `value` under `key` until it is read once with [`Session::take_flash`]
+    /// (the message shown after a redirect, as React Router and hono-sessions offer). Flashes
+    /// live in the data under the reserved key [`FLASH_KEY`], so they travel and merge like
+    /// any other change, and the proxy's origin can read and set them too.
+    pub fn flash(&mut self, key: &str, value: Value) -> Result<(), Error> {
+        if value.is_null() {
+            return Ok(());
+        }
+        self.apply_patch(&serde_json::json!({ FLASH_KEY: { key: value } }))
+    }
+
+    /// Reads a flash value and removes it (read once). The flash map itself goes when empty.
+    pub fn take_flash(&mut self, key: &str) -> Option<Value> {
+        let v = self.data.get(FLASH_KEY)?.get(key)?.clone();
+        let last = self.data[FLASH_KEY]
+            .as_object()
+            .is_some_and(|m| m.len() == 1);
+        if last {
+            self.pop(FLASH_KEY);
+        } else {
+            let _ = self.apply_patch(&serde_json::json!({ FLASH_KEY: { key: null } }));
+        }
+        Some(v)
     }
 
     /// Re-applies edits made before a reload (explicit locking's acquire) on top of the
@@ -633,6 +661,19 @@ mod tests {
         assert_eq!(s.edits(), &want);
         assert!(s.apply_patch(&json!([1])).is_err());
         assert!(s.apply_patch(&json!("x")).is_err());
+    }
+
+    #[test]
+    fn flash_values_are_read_once() {
+        let mut s = existing(json!({"a": 1}));
+        s.flash("notice", json!("saved")).unwrap();
+        s.flash("count", json!(2)).unwrap();
+        assert_eq!(s.take_flash("notice"), Some(json!("saved")));
+        assert_eq!(s.take_flash("notice"), None);
+        assert_eq!(s.get(FLASH_KEY), Some(&json!({"count": 2})));
+        assert_eq!(s.take_flash("count"), Some(json!(2)));
+        assert_eq!(s.get(FLASH_KEY), None, "the flash map goes when empty");
+        assert_eq!(Value::Object(s.data().clone()), json!({"a": 1}));
     }
 
     #[test]

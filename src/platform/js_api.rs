@@ -174,6 +174,19 @@ impl ScopeCore {
         self.with(|s| s.set(key, value))
     }
 
+    /// Stores a flash value (JSON text) until it is read once.
+    pub fn flash(&self, key: &str, json: &str) -> Result<(), JsValue> {
+        let value: serde_json::Value = serde_json::from_str(json)
+            .map_err(|_| usage("session values must be JSON-serializable"))?;
+        self.with(|s| s.flash(key, value))
+    }
+
+    /// Reads a flash value (JSON text) and removes it, or undefined.
+    #[wasm_bindgen(js_name = takeFlash)]
+    pub fn take_flash(&self, key: &str) -> Result<Option<String>, JsValue> {
+        self.with(|s| Ok(s.take_flash(key).map(|v| v.to_string())))
+    }
+
     /// Deletes `key`; true if it was there.
     pub fn remove(&self, key: &str) -> Result<bool, JsValue> {
         self.with(|s| Ok(s.delete(key)))

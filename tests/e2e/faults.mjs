@@ -14,6 +14,7 @@
 //   await w.faults.set({ do: { fetch: { when: "after", path: "/apply", retryable: true, times: 1 } } });
 //   (await w.faults.counts()).do.fetch  // { calls, injected, before, after, paths }
 //   await w.faults.clear();
+//   await w.faults.resetObject(sessionId); // the session's SessionLock object is reset (below)
 //
 // A rule (one per operation): all fields optional.
 //   error     KV only: "throw" (default: an Error "injected fault: KV <OP> failed") or "429"
@@ -30,6 +31,17 @@
 //   times     fail at most this many calls
 //   forMs     fail only during this many ms after set()
 //   delayMs   wait this long before failing (or, for "after", before dropping the answer)
+//
+// Object reset: faults.resetObject(sessionId) resets that session's real SessionLock object
+// the way Cloudflare resets or evicts one: its in-memory state (the lock, its leases and
+// waiters, caches) is lost, its storage (record, alarm) is kept, and the next request gets a
+// fresh instance. The control route reaches the object through the real namespace binding
+// (getByName(sessionId), as the Rust code names objects; not counted in counts()) with a
+// request for RESET_PATH, which the shim's SessionLock subclass answers by calling
+// state.abort("reset by test") (workerd: the object is broken and discarded, in-flight calls
+// to it fail, storage stays). The reset request itself fails with that error; resetObject
+// resolves to { aborted: <its message>, incarnations: <instances of that object constructed
+// so far> } and throws if the object did not abort.
 import { Miniflare } from "miniflare";
 import { workerOptions, BASE } from "./harness.mjs";
 
@@ -46,6 +58,9 @@ let rules = {};      // "kv.put" | "do.fetch" -> rule
 let state = {};      // same keys -> { matched, injected, since }
 let counts = fresh();
 let events = [];
+const incarnations = {}; // SessionLock id (hex) -> instances constructed (never reset)
+const RESET_PATH = "/__faults-reset";
+const rawEnvOf = new WeakMap(); // wrapped env -> the real env
 
 function fresh() {
   const c = { kv: {}, do: { fetch: { calls: 0, injected: 0, before: 0, after: 0, paths: {} } } };
@@ -177,12 +192,28 @@ function faultyEnv(env) {
     if (env.SESSIONS) w.SESSIONS = new KvNamespace(env.SESSIONS);
     if (env.SESSION_LOCKS) w.SESSION_LOCKS = new DurableObjectNamespace(env.SESSION_LOCKS);
     wrapped.set(env, w);
+    rawEnvOf.set(w, env);
   }
   return w;
 }
 
-async function control(request) {
+/** Resets the real SessionLock object named sid (see faults.mjs: Object reset). */
+async function resetObject(env, sid) {
+  const ns = env.SESSION_LOCKS;
+  try {
+    const res = await ns.getByName(sid).fetch("https://session-lock" + RESET_PATH, { method: "POST" });
+    return new Response("the object did not abort: " + res.status + " " + (await res.text()), { status: 500 });
+  } catch (err) {
+    const aborted = String(err?.message ?? err);
+    if (!aborted.includes("reset by test")) return new Response("reset failed: " + aborted, { status: 500 });
+    const key = ns.idFromName(sid).toString();
+    return Response.json({ aborted, incarnations: incarnations[key] ?? 0 });
+  }
+}
+
+async function control(request, env) {
   const what = new URL(request.url).pathname.slice("/__faults/".length);
+  if (what === "reset-object") return resetObject(env, (await request.json()).id);
   if (what === "set") setRules(await request.json());
   else if (what === "clear") setRules({});
   else if (what === "reset") { setRules({}); counts = fresh(); events = []; }
@@ -196,7 +227,7 @@ export default class FaultyWorker extends Real {
     super(ctx, faultyEnv(env));
   }
   fetch(request) {
-    if (new URL(request.url).pathname.startsWith("/__faults/")) return control(request);
+    if (new URL(request.url).pathname.startsWith("/__faults/")) return control(request, rawEnvOf.get(this.env));
     return super.fetch(request);
   }
 }
@@ -204,6 +235,13 @@ export default class FaultyWorker extends Real {
 export class SessionLock extends RealSessionLock {
   constructor(state, env) {
     super(state, faultyEnv(env));
+    this.faultsState = state;
+    const key = state.id.toString();
+    incarnations[key] = (incarnations[key] ?? 0) + 1;
+  }
+  fetch(request) {
+    if (pathOf(request) === RESET_PATH) this.faultsState.abort("reset by test"); // throws
+    return super.fetch(request);
   }
 }
 `;
@@ -251,6 +289,8 @@ function checkSpec(spec) {
  *                do: { fetch: { calls, injected, before, after, paths: { "/begin": calls, ... } } } }
  *              (calls = every call the worker or an object made through the binding)
  *   events()   the injected faults in order: { op, subject (key/prefix or path), ..., at }
+ *   resetObject(sessionId)  resets that session's SessionLock object (see Object reset above):
+ *              { aborted, incarnations }
  * All return promises. `extra`/`edit` as for harness startModule. */
 export async function startFaultyWorker(originUrl, vars = {}, { extra = {}, edit } = {}) {
   const output = [];
@@ -288,6 +328,7 @@ export async function startFaultyWorker(originUrl, vars = {}, { extra = {}, edit
     reset: () => call("reset", {}),
     counts: () => call("counts"),
     events: () => call("events"),
+    resetObject: (sessionId) => call("reset-object", { id: sessionId }),
   };
   return {
     mf,

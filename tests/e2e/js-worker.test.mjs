@@ -96,6 +96,14 @@ describe("JavaScript package via the example worker", () => {
     assert.equal((await (await w.fetch("/whoami", cookie(old))).json()).isNew, true);
   });
 
+  test("flash values are read once, across requests", async () => {
+    const v = await fresh();
+    await (await w.fetch("/flash?set=saved", cookie(v))).arrayBuffer();
+    assert.deepEqual(await (await w.fetch("/flash", cookie(v))).json(), { notice: "saved" });
+    assert.deepEqual(await (await w.fetch("/flash", cookie(v))).json(), { notice: null });
+    assert.deepEqual((await (await w.fetch("/whoami", cookie(v))).json()).data, { count: 1 });
+  });
+
   test("set replaces an object whole and set(k, {}) stores {}", async () => {
     const v = await fresh();
     await (await w.fetch("/nested?step=1", cookie(v))).arrayBuffer();

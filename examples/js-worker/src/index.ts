@@ -83,6 +83,13 @@ export default {
         case "/bad-key":
           session.set(5 as unknown as "count", 1);
           return json({ ok: true });
+        case "/flash":
+          // set a flash, then read it once on the next request
+          if (url.searchParams.has("set")) {
+            session.flash("notice", url.searchParams.get("set") ?? "");
+            return json({ ok: true });
+          }
+          return json({ notice: session.getFlash<string>("notice") ?? null });
         case "/logout":
           session.destroy();
           return json({ ok: true });
