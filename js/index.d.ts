@@ -78,6 +78,8 @@ export declare class Session<Data extends object = SessionData> {
   get<K extends keyof Data & string>(key: K): Data[K] | undefined;
   /** `key` now holds exactly `value` (objects are replaced whole); `set(key, null)` deletes `key`. */
   set<K extends keyof Data & string>(key: K, value: Data[K] | null): this;
+  /** "Remember me": this session's own idle timeout ("30d"); its cookie becomes persistent. At most 400 days. */
+  setTimeout(duration: Duration): this;
   /** Stores `value` under `key` until it is read once with `getFlash` (kept in the data under `_flash`). */
   flash(key: string, value: Json): this;
   /** Reads a flash value and removes it; undefined when there is none. */

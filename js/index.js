@@ -64,6 +64,15 @@ export class Session {
     this.#scope.set(key, text);
     return this;
   }
+  /**
+   * "Remember me": this session's own idle timeout from now on ("30d", "12h"; a bare number is
+   * minutes), instead of SESSION_TIMEOUT. Its cookie becomes persistent with a matching
+   * Max-Age; the absolute timeout still caps it.
+   */
+  setTimeout(duration) {
+    this.#scope.setTimeout(String(duration));
+    return this;
+  }
   /** Stores `value` under `key` until it is read once with getFlash (a message after a redirect). */
   flash(key, value) {
     checkKey(key);

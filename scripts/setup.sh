@@ -30,6 +30,17 @@ if [ ! -x node_modules/.bin/wrangler ] || [ ! -x node_modules/.bin/wasm-opt ] ||
   if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
 fi
 
+# Headless Chromium for the browser test of the demo (tests/e2e/browser.test.mjs), from Debian.
+if [ ! -x /usr/bin/chromium ]; then
+  echo "setup: installing chromium (apt-get, a minute or two)"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  if ! $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; then
+    $SUDO apt-get update
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+  fi
+fi
+
 if [ ! -f .dev.vars ]; then
   cp .dev.vars.example .dev.vars
   echo "setup: created .dev.vars from .dev.vars.example (a development secret; never deploy it)"

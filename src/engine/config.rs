@@ -111,6 +111,8 @@ pub struct HeaderNames {
     pub action: String,
     /// Request: the signed hand-off, `t=<unix>,v1=<hex>` (see [`crate::engine::handoff`]).
     pub signature: String,
+    /// Response: this session's own idle timeout, e.g. `30d` ("remember me").
+    pub timeout: String,
 }
 
 impl HeaderNames {
@@ -124,6 +126,7 @@ impl HeaderNames {
             update: format!("{p}update"),
             action: format!("{p}action"),
             signature: format!("{p}signature"),
+            timeout: format!("{p}timeout"),
             prefix: p,
         }
     }

@@ -126,15 +126,27 @@ pub fn cookie_path<'a>(cfg: &'a CookieConfig, header_value: Option<&'a str>) -> 
 }
 
 /// A Set-Cookie value carrying `signed_value`. `max_age` applies only to persistent cookies
-/// and is capped at 400 days.
+/// (`SESSION_COOKIE_PERSISTENT`) and is capped at 400 days.
 pub fn session_cookie(
     cfg: &CookieConfig,
     signed_value: String,
     max_age: Duration,
     path: &str,
 ) -> String {
+    cookie_with(cfg, signed_value, max_age, cfg.persistent, path)
+}
+
+/// [`session_cookie`] with the persistence decided by the caller (a session with its own
+/// timeout, "remember me", is persistent whatever `SESSION_COOKIE_PERSISTENT` says).
+fn cookie_with(
+    cfg: &CookieConfig,
+    signed_value: String,
+    max_age: Duration,
+    persistent: bool,
+    path: &str,
+) -> String {
     let mut b = base(cfg, signed_value, path);
-    if cfg.persistent {
+    if persistent {
         let secs = max_age.min(MAX_COOKIE_AGE).as_secs().max(1);
         b = b.max_age(time::Duration::seconds(secs as i64));
     }
@@ -155,7 +167,11 @@ pub fn removal_cookie(cfg: &CookieConfig, path: &str) -> String {
 pub fn for_action(cfg: &CookieConfig, action: CookieAction, path: &str) -> Option<String> {
     match action {
         CookieAction::Keep => None,
-        CookieAction::Set { value, max_age } => Some(session_cookie(cfg, value, max_age, path)),
+        CookieAction::Set {
+            value,
+            max_age,
+            persistent,
+        } => Some(cookie_with(cfg, value, max_age, persistent, path)),
         CookieAction::Remove => Some(removal_cookie(cfg, path)),
     }
 }
@@ -295,6 +311,15 @@ mod tests {
         };
         let c = session_cookie(&cfg, "v".into(), Duration::from_secs(60), "/");
         assert!(!c.contains("Max-Age") && !c.contains("Expires"));
+        // a session with its own timeout ("remember me") is persistent whatever the setting
+        let action = CookieAction::Set {
+            value: "v".into(),
+            max_age: Duration::from_secs(60),
+            persistent: true,
+        };
+        assert!(for_action(&cfg, action, "/")
+            .unwrap()
+            .contains("Max-Age=60"));
     }
 
     #[test]

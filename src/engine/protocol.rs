@@ -73,6 +73,15 @@ pub fn apply_origin(
     Ok(())
 }
 
+/// Applies the origin's timeout header ("remember me"): a duration such as `30d` that becomes
+/// this session's own idle timeout and makes its cookie persistent. A malformed value fails
+/// the exchange like a malformed update.
+pub fn apply_timeout(session: &mut Session, value: &str) -> Result<(), Error> {
+    let d = super::duration::parse_duration("the session timeout header", value.trim())
+        .map_err(|e| Error::BadPatch(e.to_string()))?;
+    session.set_timeout(d)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,6 +130,21 @@ mod tests {
             let err = apply_origin(&mut s, Some(&URL_SAFE_NO_PAD.encode(patch)), None).unwrap_err();
             assert!(matches!(err, Error::TooDeep { .. }), "{depth}: {err}");
             assert!(!s.is_modified());
+        }
+    }
+
+    #[test]
+    fn the_timeout_header_sets_remember_me() {
+        let mut s = Session::fresh().unwrap();
+        apply_timeout(&mut s, " 30d ").unwrap();
+        assert_eq!(s.timeout_override(), Some(30 * 86_400_000));
+        for bad in ["", "forever", "0s", "401d", "-5m"] {
+            let mut s = Session::fresh().unwrap();
+            assert!(
+                matches!(apply_timeout(&mut s, bad), Err(Error::BadPatch(_))),
+                "{bad}"
+            );
+            assert_eq!(s.timeout_override(), None);
         }
     }
 

@@ -25,6 +25,10 @@ pub struct Record {
     pub expires: u64,
     /// Bumped on every write, so mirrors can tell newer from older.
     pub version: u64,
+    /// This session's own idle timeout in ms ("remember me"), overriding `SESSION_TIMEOUT`;
+    /// it also makes the cookie persistent. Absent in records written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
 }
 
 /// What the sweep can see without reading values: KV metadata.
@@ -36,9 +40,12 @@ pub struct Meta {
     pub ver: u64,
 }
 
-/// Expiry for a session created at `created` and last refreshed at `accessed`.
-pub fn expiry(cfg: &Config, created: u64, accessed: u64) -> u64 {
-    let idle = accessed.saturating_add(cfg.timeout.as_millis() as u64);
+/// Expiry for a session created at `created` and last refreshed at `accessed`, with the
+/// session's own idle timeout (`timeout_ms`, "remember me") or else the configured one. The
+/// absolute timeout caps both.
+pub fn expiry(cfg: &Config, created: u64, accessed: u64, timeout_ms: Option<u64>) -> u64 {
+    let timeout = timeout_ms.unwrap_or(cfg.timeout.as_millis() as u64);
+    let idle = accessed.saturating_add(timeout);
     match cfg.absolute_timeout {
         Some(a) => idle.min(created.saturating_add(a.as_millis() as u64)),
         None => idle,
@@ -53,8 +60,9 @@ impl Record {
             data,
             created: now,
             accessed: now,
-            expires: expiry(cfg, now, now),
+            expires: expiry(cfg, now, now, None),
             version: 1,
+            timeout_ms: None,
         }
     }
 
@@ -105,6 +113,9 @@ pub enum Change {
         edits: Edits,
         /// Refresh time.
         accessed: u64,
+        /// A new idle timeout for this session, in ms ("remember me").
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timeout_ms: Option<u64>,
     },
     /// Delete the session (idempotent).
     Delete,
@@ -114,7 +125,7 @@ impl Change {
     /// True for an unchanged session's expiry refresh: nothing the user did is lost if it is
     /// skipped, so a lease lost meanwhile is no reason to fail the request.
     pub fn is_refresh_only(&self) -> bool {
-        matches!(self, Change::Update { edits, .. } if edits.is_empty())
+        matches!(self, Change::Update { edits, timeout_ms: None, .. } if edits.is_empty())
     }
 }
 
@@ -145,14 +156,21 @@ pub fn apply_op(
             Some(_) => return Err(Error::Backend("session id collision on create".into())),
             None => record.clone(),
         },
-        Change::Update { edits, accessed } => {
+        Change::Update {
+            edits,
+            accessed,
+            timeout_ms,
+        } => {
             let Some(cur) = live else {
                 return Err(Error::Gone);
             };
             let mut next = cur.clone();
             apply_edits(&mut next.data, edits);
             next.accessed = (*accessed).max(cur.accessed);
-            next.expires = expiry(cfg, next.created, next.accessed);
+            if timeout_ms.is_some() {
+                next.timeout_ms = *timeout_ms;
+            }
+            next.expires = expiry(cfg, next.created, next.accessed, next.timeout_ms);
             next.version = cur.version + 1;
             next
         }
@@ -203,7 +221,10 @@ mod tests {
         assert!(!r.is_expired(10_999));
         assert!(r.is_expired(11_000));
         // refreshed at 20s: idle would be 30s, absolute caps at 26s
-        assert_eq!(expiry(&c, 1_000, 20_000), 26_000);
+        assert_eq!(expiry(&c, 1_000, 20_000, None), 26_000);
+        // a session's own timeout (remember me) replaces the idle one; the absolute still caps
+        assert_eq!(expiry(&c, 1_000, 2_000, Some(3_000)), 5_000);
+        assert_eq!(expiry(&c, 1_000, 20_000, Some(60_000)), 26_000);
     }
 
     #[test]
@@ -217,6 +238,7 @@ mod tests {
             ]
             .into(),
             accessed: 5_000,
+            timeout_ms: None,
         };
         let Applied::Stored(n) = apply_op(&c, Some(&r), &op, 5_000).unwrap() else {
             panic!()
@@ -231,6 +253,7 @@ mod tests {
         let op = Change::Update {
             edits: Edits::new(),
             accessed: 0,
+            timeout_ms: None,
         };
         assert!(matches!(apply_op(&c, None, &op, 0), Err(Error::Gone)));
         let r = Record::new(&c, Map::new(), 0);
@@ -264,6 +287,7 @@ mod tests {
         let op = Change::Update {
             edits: [("big".into(), Edit::Set(json!("x".repeat(100))))].into(),
             accessed: 1,
+            timeout_ms: None,
         };
         assert!(matches!(
             apply_op(&c, Some(&r), &op, 1),

@@ -28,6 +28,9 @@ pub enum CookieAction {
         value: String,
         /// Remaining lifetime.
         max_age: Duration,
+        /// Send Max-Age (a persistent cookie): `SESSION_COOKIE_PERSISTENT`, or a session with
+        /// its own timeout ("remember me").
+        persistent: bool,
     },
     /// Expire the cookie.
     Remove,
@@ -61,6 +64,8 @@ pub struct Session {
     regenerated: bool,
     resign: bool,
     ending: Ending,
+    /// A new idle timeout for this session set in this request ("remember me"), in ms.
+    timeout_ms: Option<u64>,
 }
 
 impl Session {
@@ -83,6 +88,7 @@ impl Session {
                 regenerated: false,
                 resign: v.needs_resign,
                 ending: Ending::Live,
+                timeout_ms: None,
             }),
             (presented, _) => {
                 let mut s = Session::fresh()?;
@@ -105,6 +111,7 @@ impl Session {
             regenerated: false,
             resign: false,
             ending: Ending::Live,
+            timeout_ms: None,
         })
     }
 
@@ -138,7 +145,32 @@ impl Session {
     }
     /// True when data changed in this request.
     pub fn is_modified(&self) -> bool {
-        !self.edits.is_empty()
+        !self.edits.is_empty() || self.timeout_changed()
+    }
+
+    /// "Remember me": this session's own idle timeout, instead of `SESSION_TIMEOUT`, from now
+    /// on (also across regenerate); it makes the cookie persistent, with a Max-Age that follows
+    /// it. The absolute timeout, when set, still caps the session. At least 1 s, at most 400
+    /// days, like every duration.
+    pub fn set_timeout(&mut self, timeout: Duration) -> Result<(), Error> {
+        if timeout < Duration::from_secs(1) || timeout > super::config::MAX_COOKIE_AGE {
+            return Err(Error::BadPatch(
+                "a session timeout must be between 1s and 400d".into(),
+            ));
+        }
+        self.timeout_ms = Some(timeout.as_millis() as u64);
+        Ok(())
+    }
+
+    /// The session's own idle timeout in ms, if it has one (set now or stored).
+    pub fn timeout_override(&self) -> Option<u64> {
+        self.timeout_ms
+            .or_else(|| self.record.as_ref().and_then(|r| r.timeout_ms))
+    }
+
+    fn timeout_changed(&self) -> bool {
+        self.timeout_ms.is_some()
+            && self.timeout_ms != self.record.as_ref().and_then(|r| r.timeout_ms)
     }
     /// The data as a JSON object.
     pub fn data(&self) -> &Map<String, Value> {
@@ -337,6 +369,7 @@ impl Session {
         (plain && self.is_modified()).then(|| Change::Update {
             edits: self.edits.clone(),
             accessed: now,
+            timeout_ms: self.timeout_changed().then_some(self.timeout_ms).flatten(),
         })
     }
 
@@ -345,7 +378,10 @@ impl Session {
         if let Some(rec) = &mut self.record {
             rec.data = self.data.clone();
             rec.accessed = now;
-            rec.expires = expiry(cfg, rec.created, now);
+            if self.timeout_ms.is_some() {
+                rec.timeout_ms = self.timeout_ms;
+            }
+            rec.expires = expiry(cfg, rec.created, now, rec.timeout_ms);
         }
         self.edits.clear();
     }
@@ -370,14 +406,19 @@ impl Session {
         if !self.data.is_empty() || self.record.is_some() {
             check_size(cfg, &self.data)?;
         }
+        let own_timeout = self.timeout_override();
+        let persistent = cfg.cookie.persistent || own_timeout.is_some();
         let set = |expires: u64| CookieAction::Set {
             value: signer.sign(&self.id),
             max_age: Duration::from_millis(expires.saturating_sub(now)),
+            persistent,
         };
         let cookie;
         match &self.record {
             None => {
-                let rec = Record::new(cfg, self.data.clone(), now);
+                let mut rec = Record::new(cfg, self.data.clone(), now);
+                rec.timeout_ms = own_timeout;
+                rec.expires = expiry(cfg, now, now, own_timeout);
                 if !self.data.is_empty() {
                     cookie = set(rec.expires);
                     ops.push((self.id.clone(), Change::Create { record: rec }));
@@ -392,7 +433,8 @@ impl Session {
             Some(rec) if self.regenerated => {
                 let mut moved = Record::new(cfg, self.data.clone(), now);
                 moved.created = rec.created;
-                moved.expires = expiry(cfg, moved.created, now);
+                moved.timeout_ms = own_timeout;
+                moved.expires = expiry(cfg, moved.created, now, own_timeout);
                 cookie = set(moved.expires);
                 ops.push((self.id.clone(), Change::Create { record: moved }));
                 if let Some(old) = &self.original_id {
@@ -400,7 +442,8 @@ impl Session {
                 }
             }
             Some(rec) => {
-                let refresh_after = (cfg.timeout.as_millis() as f64 * cfg.refresh_share) as u64;
+                let timeout = own_timeout.unwrap_or(cfg.timeout.as_millis() as u64);
+                let refresh_after = (timeout as f64 * cfg.refresh_share) as u64;
                 let refresh_due = now.saturating_sub(rec.accessed) >= refresh_after;
                 if self.is_modified() || refresh_due {
                     ops.push((
@@ -408,10 +451,11 @@ impl Session {
                         Change::Update {
                             edits: self.edits.clone(),
                             accessed: now,
+                            timeout_ms: self.timeout_changed().then_some(self.timeout_ms).flatten(),
                         },
                     ));
-                    let expires = expiry(cfg, rec.created, now);
-                    cookie = if cfg.cookie.persistent || self.resign {
+                    let expires = expiry(cfg, rec.created, now, own_timeout);
+                    cookie = if persistent || self.resign {
                         set(expires)
                     } else {
                         CookieAction::Keep
@@ -550,7 +594,7 @@ mod tests {
         s.set("n", json!(1)).unwrap();
         let plan = s.plan(&cfg(), &signer, 0).unwrap();
         assert!(matches!(&plan.ops[..], [(id, Change::Create { .. })] if id == s.id()));
-        let CookieAction::Set { value, max_age } = plan.cookie else {
+        let CookieAction::Set { value, max_age, .. } = plan.cookie else {
             panic!()
         };
         assert_eq!(signer.verify(&value).unwrap().id, *s.id());
@@ -567,7 +611,7 @@ mod tests {
         assert_eq!(early.cookie, CookieAction::Keep);
         let due = s.plan(&c, &signer, 10_000).unwrap();
         assert!(
-            matches!(&due.ops[..], [(_, Change::Update { edits, accessed: 10_000 })] if edits.is_empty())
+            matches!(&due.ops[..], [(_, Change::Update { edits, accessed: 10_000, timeout_ms: None })] if edits.is_empty())
         );
         assert!(matches!(due.cookie, CookieAction::Set { .. }));
     }
@@ -661,6 +705,102 @@ mod tests {
         assert_eq!(s.edits(), &want);
         assert!(s.apply_patch(&json!([1])).is_err());
         assert!(s.apply_patch(&json!("x")).is_err());
+    }
+
+    #[test]
+    fn remember_me_sets_the_sessions_own_timeout_and_a_persistent_cookie() {
+        let signer = Signer::new(&[K1]).unwrap();
+        let c = Config {
+            cookie: crate::engine::CookieConfig {
+                persistent: false,
+                ..Default::default()
+            },
+            ..cfg() // idle timeout 100 s, refresh share 0.1
+        };
+        let day = Duration::from_secs(86_400);
+        // a new session
+        let mut s = Session::fresh().unwrap();
+        s.set("user", json!("ann")).unwrap();
+        s.set_timeout(30 * day).unwrap();
+        let plan = s.plan(&c, &signer, 0).unwrap();
+        let [(_, Change::Create { record })] = &plan.ops[..] else {
+            panic!("{plan:?}")
+        };
+        assert_eq!(record.timeout_ms, Some(30 * 86_400_000));
+        assert_eq!(record.expires, 30 * 86_400_000);
+        assert!(
+            matches!(plan.cookie, CookieAction::Set { persistent: true, max_age, .. } if max_age == 30 * day)
+        );
+        // loaded later: the refresh follows its own timeout (share 0.1 of 30 days = 3 days)
+        let v = Verified {
+            id: s.id().clone(),
+            needs_resign: false,
+        };
+        let loaded = Session::open(Some(v.clone()), Some(record.clone()), 1_000).unwrap();
+        assert!(loaded.plan(&c, &signer, 86_400_000).unwrap().ops.is_empty());
+        let due = loaded.plan(&c, &signer, 3 * 86_400_000).unwrap();
+        assert!(matches!(
+            due.cookie,
+            CookieAction::Set {
+                persistent: true,
+                ..
+            }
+        ));
+        let [(
+            _,
+            Change::Update {
+                timeout_ms: None, ..
+            },
+        )] = &due.ops[..]
+        else {
+            panic!("{due:?}")
+        };
+        // set on an existing session: an update that carries it, applied by the record rules
+        let mut plain = existing(json!({"a": 1}));
+        assert!(!plain.is_modified());
+        plain.set_timeout(7 * day).unwrap();
+        assert!(plain.is_modified());
+        let plan = plain.plan(&c, &signer, 5).unwrap();
+        let [(
+            _,
+            op @ Change::Update {
+                timeout_ms: Some(ms),
+                ..
+            },
+        )] = &plan.ops[..]
+        else {
+            panic!("{plan:?}")
+        };
+        assert_eq!(*ms, 7 * 86_400_000);
+        let stored = plain.record().unwrap();
+        let crate::engine::record::Applied::Stored(after) =
+            crate::engine::record::apply_op(&c, Some(stored), op, 5).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (after.timeout_ms, after.expires),
+            (Some(7 * 86_400_000), 5 + 7 * 86_400_000)
+        );
+        // regenerate keeps it; the absolute timeout still caps it
+        let capped = Config {
+            absolute_timeout: Some(Duration::from_secs(3_600)),
+            ..c.clone()
+        };
+        let mut r = Session::open(Some(v), Some(after), 10).unwrap();
+        r.regenerate().unwrap();
+        let plan = r.plan(&capped, &signer, 10).unwrap();
+        let (_, Change::Create { record: moved }) = &plan.ops[0] else {
+            panic!("{plan:?}")
+        };
+        assert_eq!(moved.timeout_ms, Some(7 * 86_400_000));
+        assert_eq!(moved.expires, 3_600_000, "created at 0, absolute 1 h");
+        // bounds
+        assert!(Session::fresh()
+            .unwrap()
+            .set_timeout(Duration::from_millis(500))
+            .is_err());
+        assert!(Session::fresh().unwrap().set_timeout(401 * day).is_err());
     }
 
     #[test]

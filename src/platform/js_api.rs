@@ -174,6 +174,14 @@ impl ScopeCore {
         self.with(|s| s.set(key, value))
     }
 
+    /// "Remember me": this session's own idle timeout (a duration like `30d`).
+    #[wasm_bindgen(js_name = setTimeout)]
+    pub fn set_timeout(&self, duration: &str) -> Result<(), JsValue> {
+        let d =
+            crate::engine::duration::parse_duration("setTimeout", duration).map_err(js_error)?;
+        self.with(|s| s.set_timeout(d))
+    }
+
     /// Stores a flash value (JSON text) until it is read once.
     pub fn flash(&self, key: &str, json: &str) -> Result<(), JsValue> {
         let value: serde_json::Value = serde_json::from_str(json)

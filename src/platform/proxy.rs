@@ -178,6 +178,7 @@ fn take_origin_changes(
     let names = &s.config.headers;
     let mut update = None;
     let mut action = None;
+    let mut timeout = None;
     for (k, v) in resp.headers().entries() {
         let lk = k.to_ascii_lowercase();
         if names.is_session_header(&k) {
@@ -185,6 +186,8 @@ fn take_origin_changes(
                 update = Some(v);
             } else if lk == names.action {
                 action = Some(v);
+            } else if lk == names.timeout {
+                timeout = Some(v);
             }
             continue;
         }
@@ -194,5 +197,9 @@ fn take_origin_changes(
         }
         out.append(&k, &v).map_err(js)?;
     }
-    protocol::apply_origin(&mut opened.session, update.as_deref(), action.as_deref())
+    protocol::apply_origin(&mut opened.session, update.as_deref(), action.as_deref())?;
+    match timeout {
+        Some(t) => protocol::apply_timeout(&mut opened.session, &t),
+        None => Ok(()),
+    }
 }

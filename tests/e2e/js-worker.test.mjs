@@ -96,6 +96,17 @@ describe("JavaScript package via the example worker", () => {
     assert.equal((await (await w.fetch("/whoami", cookie(old))).json()).isNew, true);
   });
 
+  test("remember me: setTimeout gives the session its own timeout and a long-lived cookie", async () => {
+    const v = await fresh();
+    const r = await w.fetch("/remember", cookie(v));
+    await r.arrayBuffer();
+    const c = sessionCookie(r);
+    assert.match(c.raw, /Max-Age=2592000/, c.raw);
+    const rec = await eventually(async () => await w.kv.get(`session:${idOf(c.value)}`, "json"), 5000, "mirror");
+    assert.equal(rec.timeout_ms, 30 * 86_400_000);
+    assert.deepEqual((await (await w.fetch("/whoami", cookie(c.value))).json()).data, { count: 1, user: "ann" });
+  });
+
   test("flash values are read once, across requests", async () => {
     const v = await fresh();
     await (await w.fetch("/flash?set=saved", cookie(v))).arrayBuffer();

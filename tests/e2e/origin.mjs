@@ -6,6 +6,7 @@
 //   /incr[?key=count&delay=ms] read the counter from X-Session-Data, write back counter+1
 //   /set?k=v[&delay=ms]      set keys (values are strings)
 //   /regenerate[?k=v]        X-Session-Action: regenerate (plus optional sets)
+//   /remember[?t=30d]        regenerate + X-Session-Timeout (remember me)
 //   /destroy[?delay=ms]      X-Session-Action: destroy
 //   /badpatch                an X-Session-Update that is not base64url JSON
 //   /badaction               an unknown X-Session-Action
@@ -128,6 +129,12 @@ export async function startOrigin({ cookieName = "__Host-session" } = {}) {
       case "/regenerate":
         headers["X-Session-Action"] = "regenerate";
         if (Object.keys(sets).length) headers["X-Session-Update"] = b64(sets);
+        break;
+      case "/remember":
+        // login with "remember me": regenerate, a user, and this session's own timeout
+        headers["X-Session-Action"] = "regenerate";
+        headers["X-Session-Update"] = b64({ user: "ann" });
+        headers["X-Session-Timeout"] = q.t || "30d";
         break;
       case "/destroy":
         headers["X-Session-Action"] = "destroy";

@@ -94,6 +94,24 @@ describe("proxy with default settings", () => {
     await eventually(async () => (await w.kv.get(`session:${idOf(c.value)}`)) !== null, 5000, "KV mirror of the new session");
   });
 
+  test("remember me: X-Session-Timeout gives the session its own timeout and a long-lived cookie", async () => {
+    const value = await newSession({ n: "1" });
+    const res = await w.fetch("/remember?t=30d", cookieHeader(value));
+    assert.equal(res.status, 200);
+    await res.arrayBuffer();
+    const c = sessionCookie(res);
+    assert.match(c.raw, /Max-Age=2592000/, c.raw);
+    assert.notEqual(idOf(c.value), idOf(value), "regenerated at login");
+    const rec = await eventually(async () => (await w.kv.get(`session:${idOf(c.value)}`, "json")), 5000, "mirror");
+    assert.equal(rec.timeout_ms, 30 * 86_400_000);
+    assert.ok(rec.expires > Date.now() + 29 * 86_400_000, "the server-side expiry follows it");
+    const body = await (await w.fetch("/echo", cookieHeader(c.value))).json();
+    assert.deepEqual(body.data, { n: "1", user: "ann" });
+    const bad = await w.fetch("/remember?t=forever", cookieHeader(c.value));
+    assert.equal(bad.status, 502, "a malformed timeout is a bad update: nothing saved");
+    await bad.arrayBuffer();
+  });
+
   test("data set by the origin is stored, mirrored to KV and handed back", async () => {
     const value = await newSession({ user: "ann" });
     const res = await w.fetch("/echo", cookieHeader(value));

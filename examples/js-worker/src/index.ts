@@ -83,6 +83,12 @@ export default {
         case "/bad-key":
           session.set(5 as unknown as "count", 1);
           return json({ ok: true });
+        case "/remember":
+          // login with "remember me": the session lives 30 days, its cookie too
+          session.regenerate();
+          session.set("user", "ann");
+          session.setTimeout("30d");
+          return json({ ok: true });
         case "/flash":
           // set a flash, then read it once on the next request
           if (url.searchParams.has("set")) {
