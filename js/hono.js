@@ -26,6 +26,10 @@ export function session(options = {}) {
   };
 
   return async function sessionMiddleware(c, next) {
+    if (c.get("session") !== undefined) {
+      // a second load would wait for the lock the first one holds
+      throw new Error("edge-sessions/hono: session() ran twice for one request; use it once per route");
+    }
     const sessions = sessionsFor(c.env);
     let s;
     try {
@@ -61,8 +65,8 @@ export function session(options = {}) {
       committed = r;
     }
     // Clear first: assigning over an existing c.res makes Hono copy the old response's headers
-    // onto the new one, which would drop the session cookie and the no-store of a copied
-    // (immutable-headers) response such as a redirect.
+    // onto the new one: for a copied response (immutable headers, e.g. a fetch() result) its
+    // own Set-Cookie and Cache-Control would replace the session cookie and the no-store.
     c.res = undefined;
     c.res = committed;
   };

@@ -167,6 +167,7 @@ pub const VAR_NAMES: &[&str] = &[
     "SESSION_HEADER_PREFIX",
     "SESSION_SWEEP_BUDGET",
     "SESSION_SWEEP_PAGE",
+    "SESSION_LOG_LEVEL",
     "SESSION_COOKIE_NAME",
     "SESSION_COOKIE_PATH",
     "SESSION_COOKIE_PATH_HEADER",
@@ -211,6 +212,8 @@ pub struct Config {
     pub sweep_budget: usize,
     /// Keys listed per sweep page (KV's maximum is 1000).
     pub sweep_page: usize,
+    /// What to log (`SESSION_LOG_LEVEL`).
+    pub log_level: super::log::Level,
 }
 
 impl Default for Config {
@@ -229,6 +232,7 @@ impl Default for Config {
             key_prefix: "session:".into(),
             sweep_budget: 900,
             sweep_page: 1000,
+            log_level: super::log::Level::Info,
         }
     }
 }
@@ -320,6 +324,9 @@ impl Config {
         }
         if let Some(v) = var("SESSION_SWEEP_PAGE") {
             c.sweep_page = parse_usize("SESSION_SWEEP_PAGE", &v, 1, 1000)?;
+        }
+        if let Some(v) = var("SESSION_LOG_LEVEL") {
+            c.log_level = super::log::Level::parse(&v)?;
         }
         let ck = &mut c.cookie;
         if let Some(v) = var("SESSION_COOKIE_NAME") {
@@ -544,6 +551,9 @@ pub struct StoreParams {
     pub wait_ms: u64,
     /// KV key prefix.
     pub key_prefix: String,
+    /// What the object logs.
+    #[serde(default)]
+    pub log_level: super::log::Level,
 }
 
 impl Config {
@@ -556,6 +566,7 @@ impl Config {
             lease_ms: self.lock_lease.as_millis() as u64,
             wait_ms: self.lock_wait.as_millis() as u64,
             key_prefix: self.key_prefix.clone(),
+            log_level: self.log_level,
         }
     }
 }
@@ -570,6 +581,7 @@ impl StoreParams {
             lock_lease: Duration::from_millis(self.lease_ms),
             lock_wait: Duration::from_millis(self.wait_ms),
             key_prefix: self.key_prefix.clone(),
+            log_level: self.log_level,
             ..Config::default()
         }
     }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod handoff;
 pub mod id;
 pub mod lock;
+pub mod log;
 pub mod memory;
 pub mod patch;
 pub mod protocol;

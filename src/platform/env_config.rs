@@ -34,7 +34,9 @@ pub fn string_var(env: &Env, name: &str) -> Option<String> {
 
 /// The session config alone (the Durable Object needs no secret or origin).
 pub fn config(env: &Env) -> Result<Config, Error> {
-    Config::from_vars(|n| string_var(env, n))
+    let c = Config::from_vars(|n| string_var(env, n))?;
+    super::log::set_level(c.log_level);
+    Ok(c)
 }
 
 /// Fails with a clear configuration error when the KV namespace or the Durable Object

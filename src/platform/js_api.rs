@@ -84,6 +84,7 @@ impl SessionsCore {
                 .or_else(|| env_config::string_var(&env, n))
         };
         let config = Config::from_vars(get).map_err(js_error)?;
+        super::log::set_level(config.log_level);
         env_config::check_bindings(&env).map_err(js_error)?;
         let signer =
             Signer::from_list(&get("SESSION_SECRET").unwrap_or_default()).map_err(js_error)?;

@@ -15,8 +15,9 @@ use serde::{Deserialize, Serialize};
 use crate::engine::wire::{ApplyMsg, BeginMsg, IdMsg, SweepAnswer, WireError};
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
-use super::kv;
 use super::now_ms;
+use super::{kv, log};
+use crate::engine::log::Level;
 use crate::engine::recent::RecentCalls;
 use crate::engine::record::{apply_op, Applied, Record};
 use crate::engine::retry::mirror_backoff;
@@ -27,7 +28,11 @@ use crate::engine::{Error, FifoLock, SessionId, StoreParams};
 /// Turns an error into the object's response (status plus wire error; details go to the log).
 pub fn error_response(e: &Error) -> Result<Response> {
     if matches!(e, Error::Backend(_) | Error::Config(_)) {
-        worker::console_error!("session lock object: {e}");
+        log::emit(
+            Level::Error,
+            "storage_failed",
+            &format!("session lock object: {e}"),
+        );
     }
     Response::from_json(&WireError::from_error(e)).map(|r| r.with_status(e.status()))
 }
@@ -72,6 +77,7 @@ fn storage_err(e: worker::Error) -> Error {
 impl SessionLock {
     /// Parses the id on the wire and remembers who this object is.
     fn remember(&self, sid: &str, params: &StoreParams) -> std::result::Result<SessionId, Error> {
+        log::set_level(params.log_level);
         let id = SessionId::parse(sid)
             .ok_or_else(|| Error::Backend("bad session id on the wire".into()))?;
         let mut who = self.identity.borrow_mut();
@@ -93,7 +99,11 @@ impl SessionLock {
         let loaded = match text.as_deref().map(Record::decode) {
             Some(Ok(r)) => Slot::Present(r),
             Some(Err(why)) => {
-                worker::console_warn!("session record discarded: {why}");
+                log::emit(
+                    Level::Warn,
+                    "record_discarded",
+                    &format!("session record discarded: {why}"),
+                );
                 Slot::Absent
             }
             None => Slot::Absent,
@@ -258,7 +268,8 @@ impl SessionLock {
     async fn purge(&self, id: &SessionId, prefix: &str) -> std::result::Result<(), Error> {
         *self.slot.borrow_mut() = Slot::Absent;
         if let Err(e) = kv::delete(&self.kv()?, prefix, id).await {
-            worker::console_warn!("kv mirror delete for {} deferred: {e}", id.log_tag());
+            let msg = format!("kv mirror delete for {} deferred: {e}", id.log_tag());
+            log::emit(Level::Warn, "kv_deferred", &msg);
             return self.retry_mirror_later(now_ms()).await;
         }
         self.mirror_failures.set(0);
@@ -284,11 +295,13 @@ impl SessionLock {
                 // flight is scheduled a full second later (KV's per-key rate).
                 self.last_kv_write.set(Some(now));
                 if let Err(e) = kv::put(&self.kv()?, &prefix, &id, &r, now).await {
-                    worker::console_warn!("kv mirror write for {} deferred: {e}", id.log_tag());
+                    let msg = format!("kv mirror write for {} deferred: {e}", id.log_tag());
+                    log::emit(Level::Warn, "kv_deferred", &msg);
                     return self.retry_mirror_later(now).await;
                 }
                 self.mirror_failures.set(0);
-                worker::console_debug!("kv mirror write {} at {now}", id.log_tag());
+                let msg = format!("kv mirror write {} at {now}", id.log_tag());
+                log::emit(Level::Debug, "kv_write", &msg);
                 self.set_alarm_before(r.expires).await
             }
             // Expired, destroyed or regenerated away: nothing of the session may stay behind,
@@ -391,7 +404,11 @@ impl DurableObject for SessionLock {
         match self.on_alarm().await {
             Ok(()) => Response::ok("ok"),
             Err(e) => {
-                worker::console_error!("session lock alarm: {e}");
+                log::emit(
+                    Level::Error,
+                    "alarm_failed",
+                    &format!("session lock alarm: {e}"),
+                );
                 Err(worker::Error::RustError("alarm failed".into()))
             }
         }

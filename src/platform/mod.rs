@@ -10,6 +10,7 @@ pub mod kv;
 pub mod library;
 #[allow(missing_docs)] // the durable_object macro generates undocumented glue
 pub mod lock_object;
+pub mod log;
 pub mod proxy;
 pub mod sweep_job;
 
@@ -19,12 +20,21 @@ use crate::engine::Error;
 
 /// The response for a session error: fixed status and opaque body, details only in the log.
 pub fn error_response(e: &Error) -> worker::Result<worker::Response> {
+    use crate::engine::log::Level;
     match e {
-        Error::Config(m) => worker::console_error!("sessions misconfigured: {m}"),
-        Error::LockTimeout | Error::LeaseLost | Error::Gone => {
-            worker::console_warn!("sessions: {e}")
-        }
-        _ => worker::console_error!("sessions: {e}"),
+        Error::Config(m) => log::emit(
+            Level::Error,
+            "misconfigured",
+            &format!("sessions misconfigured: {m}"),
+        ),
+        Error::LockTimeout => log::emit(Level::Warn, "lock_timeout", &format!("sessions: {e}")),
+        Error::LeaseLost
+        | Error::Gone
+        | Error::TooLarge { .. }
+        | Error::TooDeep { .. }
+        | Error::BadPatch(_) => log::emit(Level::Warn, "refused", &format!("sessions: {e}")),
+        Error::Origin(_) => log::emit(Level::Warn, "origin_failed", &format!("sessions: {e}")),
+        _ => log::emit(Level::Error, "storage_failed", &format!("sessions: {e}")),
     }
     let mut r = worker::Response::error(e.public_message(), e.status())?;
     r.headers_mut().set("cache-control", "no-store")?;

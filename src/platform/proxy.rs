@@ -192,7 +192,11 @@ fn take_origin_changes(
             continue;
         }
         if lk == "set-cookie" && cookies::sets_cookie_named(&v, &s.config.cookie.name) {
-            worker::console_warn!("dropped an origin Set-Cookie for the session cookie");
+            super::log::emit(
+                crate::engine::log::Level::Warn,
+                "origin_cookie_dropped",
+                "dropped an origin Set-Cookie for the session cookie",
+            );
             continue;
         }
         out.append(&k, &v).map_err(js)?;

@@ -6,6 +6,7 @@ use worker::Env;
 
 use super::do_backend::DoBackend;
 use super::{env_config, kv, now_ms};
+use crate::engine::log::Level;
 use crate::engine::sweep::Sweep;
 use crate::engine::{Config, Error};
 
@@ -13,13 +14,18 @@ use crate::engine::{Config, Error};
 /// run should resume.
 pub async fn run(env: &Env) {
     match sweep(env).await {
-        Ok(msg) => worker::console_log!("{msg}"),
-        Err(e) => worker::console_error!("session sweep failed: {e}"),
+        Ok(msg) => super::log::emit(Level::Info, "sweep", &msg),
+        Err(e) => super::log::emit(
+            Level::Error,
+            "sweep_failed",
+            &format!("session sweep failed: {e}"),
+        ),
     }
 }
 
 async fn sweep(env: &Env) -> Result<String, Error> {
     let cfg = env_config::config(env)?;
+    super::log::set_level(cfg.log_level);
     sweep_with(&DoBackend::new(env.clone(), &cfg), &cfg).await
 }
 
@@ -43,7 +49,11 @@ pub async fn sweep_with(backend: &DoBackend, cfg: &Config) -> Result<String, Err
                 Ok(true) => {}
                 Ok(false) => kept += 1,
                 Err(e) => {
-                    worker::console_warn!("sweep of {} failed: {e}", id.log_tag());
+                    super::log::emit(
+                        Level::Warn,
+                        "sweep_failed",
+                        &format!("sweep of {} failed: {e}", id.log_tag()),
+                    );
                     failed = true;
                 }
             }

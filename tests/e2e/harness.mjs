@@ -21,7 +21,8 @@ export function workerOptions(scriptPath, bindings = {}) {
     compatibilityDate: "2025-11-01",
     kvNamespaces: ["SESSIONS"],
     durableObjects: { SESSION_LOCKS: { className: "SessionLock", useSQLite: true } },
-    bindings: { SESSION_SECRET: SECRET, ...bindings },
+    // debug: the tests read the object's per-write "kv mirror write" lines
+    bindings: { SESSION_SECRET: SECRET, SESSION_LOG_LEVEL: "debug", ...bindings },
   };
 }
 

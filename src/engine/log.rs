@@ -1,0 +1,75 @@
+//! Log lines: one JSON object per notable event, with a level, so users' logs carry what
+//! matters (misconfiguration, refused changes, storage failures, sweep summaries) and nothing
+//! per request unless asked (`SESSION_LOG_LEVEL=debug` adds each KV mirror write). Ids appear
+//! only as their 12-hex-digit hash ([`SessionId::log_tag`](super::SessionId::log_tag)).
+
+use serde::{Deserialize, Serialize};
+
+use super::Error;
+
+/// How much to log; each level includes the ones before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Failures: misconfiguration, storage errors.
+    Error,
+    /// Refused changes (409, 507, bad updates), deferred KV writes, discarded records.
+    Warn,
+    /// Sweep summaries. The default.
+    #[default]
+    Info,
+    /// Every KV mirror write.
+    Debug,
+}
+
+impl Level {
+    /// Parses `SESSION_LOG_LEVEL`.
+    pub fn parse(value: &str) -> Result<Self, Error> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "error" => Ok(Level::Error),
+            "warn" => Ok(Level::Warn),
+            "info" => Ok(Level::Info),
+            "debug" => Ok(Level::Debug),
+            _ => Err(Error::Config(format!(
+                "SESSION_LOG_LEVEL must be error, warn, info or debug, got {value:?}"
+            ))),
+        }
+    }
+
+    /// The level's name as logged.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Error => "error",
+            Level::Warn => "warn",
+            Level::Info => "info",
+            Level::Debug => "debug",
+        }
+    }
+}
+
+/// The JSON line for an event: `{"level":..,"event":..,"msg":..}`. `event` is a stable name
+/// to filter on; `msg` is for people.
+pub fn line(level: Level, event: &str, msg: &str) -> String {
+    serde_json::json!({ "level": level.as_str(), "event": event, "msg": msg }).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_parse_order_and_render() {
+        assert_eq!(Level::parse(" DEBUG ").unwrap(), Level::Debug);
+        assert!(Level::parse("verbose").is_err());
+        assert!(
+            Level::Error < Level::Warn && Level::Warn < Level::Info && Level::Info < Level::Debug
+        );
+        assert_eq!(Level::default(), Level::Info);
+        let l: serde_json::Value =
+            serde_json::from_str(&line(Level::Warn, "refused", "a \"quoted\" msg")).unwrap();
+        assert_eq!(
+            l,
+            serde_json::json!({"level": "warn", "event": "refused", "msg": "a \"quoted\" msg"})
+        );
+    }
+}
