@@ -119,7 +119,16 @@ export declare class Sessions<Data extends object = SessionData> {
     handler: (session: Session<Data>) => Response | Promise<Response>,
   ): Promise<Response>;
   sweep(): Promise<string>;
+  /** Audit hooks, called after a successful commit (or sweep); ids are hashes, never raw ids. */
+  on<T extends SessionEvent["type"]>(type: T, fn: (event: Extract<SessionEvent, { type: T }>) => void): this;
 }
+
+/** A change in a session's life; `id` and `previous` are the 12-hex-digit hashes the logs use. */
+export type SessionEvent =
+  | { type: "created"; id: string }
+  | { type: "regenerated"; id: string; previous: string }
+  | { type: "destroyed"; id: string }
+  | { type: "expired"; id: string };
 
 /** The Durable Object class; export it from your worker: `export { SessionLock } from "edge-sessions"`. */
 export declare class SessionLock extends DurableObject {

@@ -132,6 +132,7 @@ export function errorResponse(err) {
 
 export class Sessions {
   #core;
+  #hooks = { created: [], regenerated: [], destroyed: [], expired: [] };
   /**
    * @param env the worker's env: needs the SESSIONS KV binding, the SESSION_LOCKS Durable
    *   Object binding, and SESSION_SECRET (as a secret or in options).
@@ -163,11 +164,12 @@ export class Sessions {
       await this.abandon(session);
       throw err;
     }
-    const setCookie = await session._scope.finish(ctx);
-    if (setCookie !== undefined) {
+    const { setCookie, lifecycle } = JSON.parse(await session._scope.finish(ctx));
+    if (setCookie !== null) {
       ready.headers.append("set-cookie", setCookie);
       ready.headers.set("cache-control", "private, no-store");
     }
+    if (lifecycle) this.#emit(lifecycle);
     return ready;
   }
 
@@ -206,7 +208,32 @@ export class Sessions {
   }
 
   /** One expiry sweep; call it from your scheduled handler. Resolves to a log line. */
-  sweep() {
-    return this.#core.sweep();
+  async sweep() {
+    const { line, expired } = JSON.parse(await this.#core.sweep());
+    for (const id of expired) this.#emit({ type: "expired", id });
+    return line;
+  }
+
+  /**
+   * Lifecycle hooks for audit logs: `on("created" | "regenerated" | "destroyed" | "expired",
+   * fn)`. `fn` gets `{ type, id }` (plus `previous` for regenerated), where ids are the same
+   * 12-hex-digit hashes the logs use, never the session id itself. Called after the commit
+   * (or the sweep) succeeded; a hook that throws is logged and does not fail the request.
+   */
+  on(type, fn) {
+    if (!(type in this.#hooks)) throw new TypeError(`unknown session event ${type}; use created, regenerated, destroyed or expired`);
+    if (typeof fn !== "function") throw new TypeError("a session hook must be a function");
+    this.#hooks[type].push(fn);
+    return this;
+  }
+
+  #emit(event) {
+    for (const fn of this.#hooks[event.type] ?? []) {
+      try {
+        fn(event);
+      } catch (err) {
+        console.error(`session ${event.type} hook failed: ${err}`);
+      }
+    }
   }
 }

@@ -29,5 +29,5 @@ pub use error::Error;
 pub use id::SessionId;
 pub use lock::{FifoLock, Lease};
 pub use record::Record;
-pub use session::{CommitPlan, Session, StoreOp};
+pub use session::{CommitPlan, Lifecycle, Session, StoreOp};
 pub use signing::Signer;

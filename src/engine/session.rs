@@ -45,6 +45,57 @@ pub struct CommitPlan {
     pub cookie: CookieAction,
 }
 
+/// A change in a session's life that a request committed, for audit hooks. Ids appear only as
+/// their log tag (a hash), never raw.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Lifecycle {
+    /// A new session was stored.
+    Created {
+        /// The new id's tag.
+        id: String,
+    },
+    /// The session moved to a new id (login).
+    Regenerated {
+        /// The new id's tag.
+        id: String,
+        /// The old id's tag.
+        previous: String,
+    },
+    /// The session was destroyed (logout).
+    Destroyed {
+        /// The id's tag.
+        id: String,
+    },
+}
+
+impl Session {
+    /// What committing this session does to its life, given the cookie the commit ended with
+    /// (its id is the final one: a regenerate retried under a fresh lock gets another id).
+    /// Call with the outcome of a successful commit.
+    pub fn lifecycle(&self, cookie: &CookieAction, signer: &Signer) -> Option<Lifecycle> {
+        let committed_id = match cookie {
+            CookieAction::Set { value, .. } => signer.verify(value).map(|v| v.id),
+            _ => None,
+        };
+        let tag = |id: &SessionId| id.log_tag();
+        match (self.ending, self.record.is_some(), self.regenerated) {
+            (Ending::Destroyed, true, _) => Some(Lifecycle::Destroyed {
+                id: tag(self.original_id.as_ref().unwrap_or(&self.id)),
+            }),
+            (Ending::Destroyed, false, _) => None,
+            (Ending::Live, true, true) => Some(Lifecycle::Regenerated {
+                id: tag(committed_id.as_ref()?),
+                previous: tag(self.original_id.as_ref()?),
+            }),
+            (Ending::Live, false, _) if !self.data.is_empty() => Some(Lifecycle::Created {
+                id: tag(committed_id.as_ref()?),
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// How the session ended, if it did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ending {
@@ -801,6 +852,43 @@ mod tests {
             .set_timeout(Duration::from_millis(500))
             .is_err());
         assert!(Session::fresh().unwrap().set_timeout(401 * day).is_err());
+    }
+
+    #[test]
+    fn lifecycle_events_name_ids_by_tag_only() {
+        let signer = Signer::new(&[K1]).unwrap();
+        let c = cfg();
+        let mut fresh = Session::fresh().unwrap();
+        assert_eq!(
+            fresh.lifecycle(&CookieAction::Keep, &signer),
+            None,
+            "empty: nothing stored"
+        );
+        fresh.set("a", json!(1)).unwrap();
+        let plan = fresh.plan(&c, &signer, 0).unwrap();
+        assert_eq!(
+            fresh.lifecycle(&plan.cookie, &signer),
+            Some(Lifecycle::Created {
+                id: fresh.id().log_tag()
+            })
+        );
+        let mut s = existing(json!({"a": 1}));
+        let old = s.id().clone();
+        assert_eq!(s.lifecycle(&CookieAction::Keep, &signer), None);
+        s.regenerate().unwrap();
+        let plan = s.plan(&c, &signer, 0).unwrap();
+        assert_eq!(
+            s.lifecycle(&plan.cookie, &signer),
+            Some(Lifecycle::Regenerated {
+                id: s.id().log_tag(),
+                previous: old.log_tag()
+            })
+        );
+        s.destroy();
+        assert_eq!(
+            s.lifecycle(&CookieAction::Remove, &signer),
+            Some(Lifecycle::Destroyed { id: old.log_tag() })
+        );
     }
 
     #[test]

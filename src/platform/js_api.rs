@@ -104,10 +104,15 @@ impl SessionsCore {
         })
     }
 
-    /// Runs one expiry sweep; resolves to the log line with the counts.
+    /// Runs one expiry sweep.
+    /// Resolves to JSON text `{"line": string, "expired": [tag, ...]}`.
     pub fn sweep(&self) -> Promise {
         let s = self.inner.clone();
-        future_to_promise(async move { s.sweep().await.map(JsValue::from).map_err(js_error) })
+        future_to_promise(async move {
+            let r = s.sweep_report().await.map_err(js_error)?;
+            let out = serde_json::json!({ "line": r.line, "expired": r.expired });
+            Ok(JsValue::from(out.to_string()))
+        })
     }
 }
 
@@ -263,16 +268,18 @@ impl ScopeCore {
         self.cell.borrow().as_ref().is_some_and(|s| s.holds_lock())
     }
 
-    /// Saves and releases the lock; resolves to the Set-Cookie value to add, or undefined.
-    /// The JavaScript side prepares the response (copying immutable headers) before calling
-    /// this, so nothing can fail after the write.
+    /// Saves and releases the lock; resolves to JSON text `{"setCookie": string|null,
+    /// "lifecycle": {...}|null}`. The JavaScript side prepares the response (copying immutable
+    /// headers) before calling this, so nothing can fail after the write.
     pub fn finish(&self, ctx: worker::worker_sys::Context) -> Promise {
         let cell = self.cell.clone();
         future_to_promise(async move {
             let scope = take(&cell)?;
             let ctx = worker::Context::new(ctx);
-            let set_cookie = scope.finish(&ctx).await.map_err(js_error)?;
-            Ok(set_cookie.map(JsValue::from).unwrap_or(JsValue::UNDEFINED))
+            let (set_cookie, lifecycle) =
+                scope.finish_with_lifecycle(&ctx).await.map_err(js_error)?;
+            let out = serde_json::json!({ "setCookie": set_cookie, "lifecycle": lifecycle });
+            Ok(JsValue::from(out.to_string()))
         })
     }
 

@@ -24,7 +24,7 @@ use worker::{Context, Env, Request, Response};
 use super::do_backend::DoBackend;
 use super::{add_set_cookie, cookie_header, cookie_path, env_config, js, now_ms};
 use crate::engine::request::RequestSession;
-use crate::engine::{cookies, store, Config, Error, LockingMode, Session, Signer};
+use crate::engine::{cookies, store, Config, Error, Lifecycle, LockingMode, Session, Signer};
 
 /// Session settings and storage for a worker; cheap to clone.
 #[derive(Clone)]
@@ -107,6 +107,11 @@ impl Sessions {
     /// Runs one expiry sweep with these settings (call it from your `#[event(scheduled)]`).
     pub async fn sweep(&self) -> Result<String, Error> {
         super::sweep_job::sweep_with(&self.backend, &self.config).await
+    }
+
+    /// [`Self::sweep`], also listing the tags (hashes) of the sessions it deleted as expired.
+    pub async fn sweep_report(&self) -> Result<super::sweep_job::SweepReport, Error> {
+        super::sweep_job::sweep_report(&self.backend, &self.config).await
     }
 
     /// Runs `handler` with the request's session scope and commits its response, like the
@@ -218,11 +223,21 @@ impl SessionScope {
     /// `ctx.wait_until`), returning the Set-Cookie value to send, if any. [`Self::commit`] is
     /// this plus the response headers; the JavaScript package adds the headers itself.
     pub async fn finish(self, ctx: &Context) -> Result<Option<String>, Error> {
+        self.finish_with_lifecycle(ctx).await.map(|(c, _)| c)
+    }
+
+    /// [`Self::finish`], also telling what the commit did to the session's life (created,
+    /// regenerated, destroyed), for audit hooks.
+    pub async fn finish_with_lifecycle(
+        self,
+        ctx: &Context,
+    ) -> Result<(Option<String>, Option<Lifecycle>), Error> {
         let SessionScope {
             sessions,
-            inner,
+            mut inner,
             cookie_path,
         } = self;
+        let before = inner.loaded().map(|s| s.clone());
         let (action, still_held) = inner
             .finish(
                 &sessions.backend,
@@ -235,11 +250,9 @@ impl SessionScope {
             let backend = sessions.backend.clone();
             ctx.wait_until(async move { store::abandon(&backend, still_held).await });
         }
-        Ok(cookies::for_action(
-            &sessions.config.cookie,
-            action,
-            &cookie_path,
-        ))
+        let lifecycle = before.and_then(|s| s.lifecycle(&action, &sessions.signer));
+        let set_cookie = cookies::for_action(&sessions.config.cookie, action, &cookie_path);
+        Ok((set_cookie, lifecycle))
     }
 
     /// Ends the request without saving (the handler failed), releasing the lock.

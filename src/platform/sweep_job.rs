@@ -29,9 +29,22 @@ async fn sweep(env: &Env) -> Result<String, Error> {
     sweep_with(&DoBackend::new(env.clone(), &cfg), &cfg).await
 }
 
+/// What a sweep run did.
+pub struct SweepReport {
+    /// The log line with the counts.
+    pub line: String,
+    /// Tags (hashes) of the sessions it deleted as expired, for audit hooks.
+    pub expired: Vec<String>,
+}
+
 /// One sweep run over `backend`'s KV namespace with `cfg`'s budget and page size; returns the
 /// log line with the counts.
 pub async fn sweep_with(backend: &DoBackend, cfg: &Config) -> Result<String, Error> {
+    sweep_report(backend, cfg).await.map(|r| r.line)
+}
+
+/// [`sweep_with`], also listing the sessions it deleted.
+pub async fn sweep_report(backend: &DoBackend, cfg: &Config) -> Result<SweepReport, Error> {
     let store = backend.kv()?;
     let start: Option<String> = store
         .get(kv::SWEEP_CURSOR_KEY)
@@ -41,12 +54,13 @@ pub async fn sweep_with(backend: &DoBackend, cfg: &Config) -> Result<String, Err
     let mut sweep = Sweep::new(cfg.sweep_budget, now_ms(), &cfg.key_prefix, start.clone());
     sweep.spend(2); // reading and saving the cursor
     let mut kept = 0;
+    let mut expired = Vec::new();
     while let Some(cursor) = sweep.next_list() {
         let page = kv::list_page(&store, &cfg.key_prefix, cursor.clone(), cfg.sweep_page).await?;
         let mut failed = false;
         for id in sweep.page(page) {
             match backend.sweep(&id).await {
-                Ok(true) => {}
+                Ok(true) => expired.push(id.log_tag()),
                 Ok(false) => kept += 1,
                 Err(e) => {
                     super::log::emit(
@@ -77,7 +91,7 @@ pub async fn sweep_with(backend: &DoBackend, cfg: &Config) -> Result<String, Err
         r.map_err(|e| Error::Backend(e.to_string()))?;
     }
     let s = sweep.stats();
-    Ok(format!(
+    let line = format!(
         "session sweep: pages={} listed={} deleted={} kept_live={} skipped={} ops={} resume={}",
         s.pages,
         s.listed,
@@ -90,5 +104,6 @@ pub async fn sweep_with(backend: &DoBackend, cfg: &Config) -> Result<String, Err
         } else {
             "from start"
         }
-    ))
+    );
+    Ok(SweepReport { line, expired })
 }

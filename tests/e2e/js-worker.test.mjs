@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import path from "node:path";
-import { root, startModule, sign, sessionCookie, idOf, kvSessionKeys, eventually } from "./harness.mjs";
+import { root, startModule, sign, sessionCookie, idOf, kvSessionKeys, eventually, logTag } from "./harness.mjs";
 
 const NAME = "__Host-session";
 const cookie = (value) => ({ headers: { cookie: `${NAME}=${value}` } });
@@ -155,6 +155,31 @@ describe("JavaScript package via the example worker", () => {
     const rs = await Promise.all(Array.from({ length: 49 }, () => w.fetch("/explicit", cookie(v))));
     for (const r of rs) assert.equal(r.status, 200), await r.arrayBuffer();
     assert.equal((await (await w.fetch("/whoami", cookie(v))).json()).data.count, 50);
+  });
+
+  test("lifecycle hooks: created, regenerated, destroyed and expired, with hashed ids only", async () => {
+    const audit = () =>
+      w.output.filter((l) => l.includes("audit {")).map((l) => JSON.parse(l.slice(l.indexOf("audit ") + 6)));
+    const seen = audit().length;
+    const first = await w.fetch("/count");
+    await first.arrayBuffer();
+    const v = sessionCookie(first).value;
+    const login = await w.fetch("/login?user=ann", cookie(v));
+    await login.arrayBuffer();
+    const now = sessionCookie(login).value;
+    const out = await w.fetch("/logout", cookie(now));
+    await out.arrayBuffer();
+    const dead = Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString("base64url");
+    await w.kv.put(`session:${dead}`, "{}", { metadata: { exp: Date.now() - 1000, ver: 1 }, expirationTtl: 3600 });
+    await w.scheduled();
+    const events = await eventually(async () => (audit().length >= seen + 4 ? audit().slice(seen) : null), 5000, "audit lines");
+    assert.deepEqual(events, [
+      { type: "created", id: logTag(idOf(v)) },
+      { type: "regenerated", id: logTag(idOf(now)), previous: logTag(idOf(v)) },
+      { type: "destroyed", id: logTag(idOf(now)) },
+      { type: "expired", id: logTag(dead) },
+    ]);
+    assert.ok(!w.output.some((l) => l.includes(idOf(v)) || l.includes(idOf(now))), "raw ids never logged");
   });
 
   test("the sweep runs from the scheduled handler", async () => {

@@ -1,13 +1,16 @@
 // A JavaScript worker with sessions: a visit counter, login (regenerate), logout (destroy),
 // and a handler that uses explicit locking. SESSION_SECRET comes from a secret (.dev.vars
 // locally); everything else has safe defaults.
-import { Sessions, SessionLock, type Session, type SessionEnv } from "edge-sessions";
+import { Sessions, SessionLock, type Session, type SessionEnv, type SessionEvent } from "edge-sessions";
 
 export { SessionLock };
 
 interface Env extends SessionEnv {
   SESSION_SECRET: string;
 }
+
+/** Audit log: one line per session lifecycle event (ids are hashes, never the session id). */
+const audit = (event: SessionEvent) => console.log(`audit ${JSON.stringify(event)}`);
 
 /** What this worker keeps in a session; `Sessions<AppData>` types get and set. */
 type AppData = {
@@ -41,7 +44,10 @@ export default {
       });
     }
 
-    const sessions = new Sessions<AppData>(env);
+    const sessions = new Sessions<AppData>(env)
+      .on("created", audit)
+      .on("regenerated", audit)
+      .on("destroyed", audit);
     return sessions.withSession(request, ctx, handle).catch((err) => {
       console.error(String(err)); // a bug in a handler: logged, then the runtime's 500
       throw err;
@@ -106,6 +112,6 @@ export default {
   },
 
   async scheduled(_event: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
-    ctx.waitUntil(new Sessions(env).sweep().then((line) => console.log(line)));
+    ctx.waitUntil(new Sessions(env).on("expired", audit).sweep().then((line) => console.log(line)));
   },
 } satisfies ExportedHandler<Env>;
