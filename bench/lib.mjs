@@ -2,7 +2,13 @@
 // a closed-loop load round, and percentiles.
 import http from "node:http";
 // Miniflare options for our built workers come from the end-to-end harness.
-export { root, workerOptions as wasmWorker } from "../tests/e2e/harness.mjs";
+import { workerOptions } from "../tests/e2e/harness.mjs";
+export { root } from "../tests/e2e/harness.mjs";
+
+/** Miniflare options for one of our built workers, logging as deployed (the tests log at
+ * debug level to read the KV mirror writes; a benchmark must not pay for that). */
+export const wasmWorker = (scriptPath, bindings = {}) =>
+  workerOptions(scriptPath, { SESSION_LOG_LEVEL: "info", ...bindings });
 
 export const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
