@@ -555,3 +555,29 @@ async fn a_write_lost_on_the_way_still_releases_the_lock() {
         .unwrap();
     assert_eq!(b.stored(&v.id).unwrap().data["n"], json!(3));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_regenerate_that_cannot_delete_the_old_id_leaves_only_the_old_session() {
+    let cfg = Config::default();
+    let signer = Signer::from_list(SECRET).unwrap();
+    let b = backend(&cfg);
+    let v = create(&b, &cfg, &signer, json!({"user": "ann"})).await;
+    let mut o = store::open(&*b, Some(v.clone()), true, now())
+        .await
+        .unwrap();
+    o.session.regenerate().unwrap();
+    let new_id = o.session.id().clone();
+    // the new record is created, then the old id's delete never arrives
+    b.lose_after.set(1);
+    b.lose_applies.set(1);
+    assert!(store::commit(&*b, o, &cfg, &signer, now()).await.is_err());
+    assert!(
+        b.stored(&v.id).is_some(),
+        "the old session still works (the request failed)"
+    );
+    assert!(
+        b.stored(&new_id).is_none(),
+        "no second live copy under the new id"
+    );
+    assert_eq!(b.len(), 1);
+}

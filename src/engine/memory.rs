@@ -28,6 +28,8 @@ pub struct MemoryBackend {
     /// without reaching the store, so they neither write nor release), as a Durable Object
     /// call can fail before the object sees it.
     pub lose_applies: std::cell::Cell<u32>,
+    /// Fault injection for tests: how many `apply` calls pass before `lose_applies` starts.
+    pub lose_after: std::cell::Cell<u32>,
 }
 
 impl MemoryBackend {
@@ -45,6 +47,7 @@ impl MemoryBackend {
             sleeper,
             fail_with: RefCell::new(None),
             lose_applies: std::cell::Cell::new(0),
+            lose_after: std::cell::Cell::new(0),
         }
     }
 
@@ -114,7 +117,9 @@ impl Backend for MemoryBackend {
         lease: Option<&Lease>,
         release: bool,
     ) -> Result<(), Error> {
-        if self.lose_applies.get() > 0 {
+        if self.lose_after.get() > 0 && self.lose_applies.get() > 0 {
+            self.lose_after.set(self.lose_after.get() - 1);
+        } else if self.lose_applies.get() > 0 {
             self.lose_applies.set(self.lose_applies.get() - 1);
             return Err(Error::Backend(
                 "injected: call lost before the store".into(),

@@ -145,11 +145,26 @@ pub async fn commit_deferred<B: Backend>(
             }
             (e, _) => {
                 abandon(backend, held).await;
+                undo_creates(backend, &plan.ops, id).await;
                 return Err(e);
             }
         }
     }
     Ok((cookie, held))
+}
+
+/// After a failed commit, deletes the records this commit created before `failed_at` (a
+/// regenerate's new id whose old id could not be deleted), so the failed request leaves one
+/// live copy of the session, not two. Best effort: nobody was told the new id anyway.
+async fn undo_creates<B: Backend>(backend: &B, ops: &[(SessionId, Change)], failed_at: &SessionId) {
+    for (id, change) in ops {
+        if id == failed_at {
+            break;
+        }
+        if matches!(change, Change::Create { .. }) {
+            let _ = backend.apply(id, &Change::Delete, None, false).await;
+        }
+    }
 }
 
 /// The lease of `held` if it is on `id`; taking it, since the write on `id` releases it.
@@ -227,6 +242,7 @@ async fn regenerate_relocked<B: Backend>(
         let lease = take_lease(&mut held, id);
         if let Err(e) = apply_releasing(backend, id, change, lease).await {
             abandon(backend, held).await;
+            undo_creates(backend, &plan.ops, id).await;
             return Err(e);
         }
     }
