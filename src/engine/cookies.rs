@@ -202,7 +202,7 @@ pub fn strip_cookie(header: &str, name: &str) -> Option<String> {
         if is_ours(pair) {
             continue;
         }
-        if pair.contains(',') && pair.split(',').any(is_ours) {
+        if pair.split(',').any(is_ours) {
             let rest: Vec<&str> = pair.split(',').filter(|p| !is_ours(p)).collect();
             let rest = rest.join(",");
             if !rest.trim().is_empty() {

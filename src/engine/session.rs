@@ -83,12 +83,12 @@ impl Session {
             (Ending::Destroyed, true, _) => Some(Lifecycle::Destroyed {
                 id: tag(self.original_id.as_ref().unwrap_or(&self.id)),
             }),
-            (Ending::Destroyed, false, _) => None,
             (Ending::Live, true, true) => Some(Lifecycle::Regenerated {
                 id: tag(committed_id.as_ref()?),
                 previous: tag(self.original_id.as_ref()?),
             }),
-            (Ending::Live, false, _) if !self.data.is_empty() => Some(Lifecycle::Created {
+            // a new session without data set no cookie, so there is no committed id
+            (Ending::Live, false, _) => Some(Lifecycle::Created {
                 id: tag(committed_id.as_ref()?),
             }),
             _ => None,
