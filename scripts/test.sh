@@ -11,7 +11,9 @@ echo "== cargo clippy (native)"; cargo clippy --all-targets -- -D warnings
 echo "== cargo clippy (wasm32)"
 cargo clippy --target wasm32-unknown-unknown --lib --features proxy,js -- -D warnings
 cargo clippy --target wasm32-unknown-unknown -p edge-sessions-rust-example -- -D warnings
-echo "== cargo test"; cargo test
+node scripts/check-snippets.mjs # the README's examples, for tsc and for this wasm build:
+cargo clippy --target wasm32-unknown-unknown -p edge-sessions-readme -- -D warnings
+echo "== cargo test (unit, integration, property, doctests incl. the README's native example)"; cargo test
 echo "== build (proxy, js package, Rust example)"; scripts/build.sh
 echo "== tsc --noEmit (example JS worker, type tests and README snippets against js/*.d.ts)"
 npx tsc -p examples/js-worker/tsconfig.json

@@ -16,3 +16,9 @@ pub mod engine;
 pub mod platform;
 
 pub use engine::*;
+
+/// The README's native Rust examples, run as doctests so they cannot go stale. (Its workers-rs
+/// example needs wasm32: `tests/readme-rust` compiles it.)
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
