@@ -19,6 +19,7 @@ echo "== tsc --noEmit (example JS worker, type tests and README snippets against
 npx tsc -p examples/js-worker/tsconfig.json
 node scripts/check-snippets.mjs
 npx tsc -p tests/types/tsconfig.json
+echo "== JS test helper (edge-sessions/testing, plain Node, no workerd)"; node --test tests/js-testing.test.mjs
 echo "== end-to-end (workerd: proxy, JS package, Rust library)"; node --test --test-concurrency=1 tests/e2e/
 echo "== wrangler deploy --dry-run"
 out=$(mktemp -d)
