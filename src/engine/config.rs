@@ -444,6 +444,13 @@ impl Config {
     }
 }
 
+/// The path of an `ORIGIN` that [`parse_origin`] accepted (`""` or `/base`): the start of
+/// every request target the origin receives, which the signed hand-off covers.
+pub fn origin_path(origin: &str) -> &str {
+    let after_scheme = origin.split_once("://").map_or("", |(_, rest)| rest);
+    after_scheme.find('/').map_or("", |i| &after_scheme[i..])
+}
+
 /// Validates `ORIGIN`, the base URL the proxy forwards to, and returns it without a trailing
 /// slash, so `format!("{origin}{path}{search}")` is the upstream URL: `http://h/base/` gives
 /// `http://h/base`. Accepted: `http://` or `https://` (any case), a host name, IPv4 address or
@@ -796,6 +803,12 @@ mod tests {
         for bad in ["16384", "1", "x", "-1"] {
             assert!(from(&[("SESSION_MAX_BYTES", bad)]).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn origin_path_is_the_part_after_the_host() {
+        assert_eq!(origin_path("http://h:8080"), "");
+        assert_eq!(origin_path("https://app.internal/base/v1"), "/base/v1");
     }
 
     #[test]

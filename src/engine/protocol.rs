@@ -32,7 +32,7 @@ impl Action {
 
 /// The session data as the origin receives it: JSON, base64url without padding.
 pub fn encode_data(data: &Map<String, Value>) -> String {
-    URL_SAFE_NO_PAD.encode(Value::Object(data.clone()).to_string())
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(data).expect("a JSON map always serializes"))
 }
 
 /// Decodes the origin's update header: a base64url (no padding) JSON merge patch.

@@ -69,30 +69,65 @@ pub enum Lifecycle {
     },
 }
 
-impl Session {
-    /// What committing this session does to its life, given the cookie the commit ended with
-    /// (its id is the final one: a regenerate retried under a fresh lock gets another id).
-    /// Call with the outcome of a successful commit.
-    pub fn lifecycle(&self, cookie: &CookieAction, signer: &Signer) -> Option<Lifecycle> {
-        let committed_id = match cookie {
-            CookieAction::Set { value, .. } => signer.verify(value).map(|v| v.id),
+/// What a commit of a session is about to do to its life, taken before the commit consumes
+/// the session: the committed id of a new or regenerated session is only known from the cookie
+/// the commit ends with (a regenerate retried under a fresh lock gets another id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PendingLifecycle {
+    /// A new session with data.
+    Created,
+    /// A stored session moving away from `previous`.
+    Regenerated {
+        /// The id being retired.
+        previous: SessionId,
+    },
+    /// A stored session being destroyed.
+    Destroyed {
+        /// The id being destroyed.
+        id: SessionId,
+    },
+}
+
+impl PendingLifecycle {
+    /// The event, given the cookie of a successful commit.
+    pub fn resolve(self, cookie: &CookieAction) -> Option<Lifecycle> {
+        // our own signed value `<id>.<tag>`: the id needs no second HMAC here
+        let committed = || match cookie {
+            CookieAction::Set { value, .. } => {
+                SessionId::parse(value.split_once('.')?.0).map(|id| id.log_tag())
+            }
             _ => None,
         };
-        let tag = |id: &SessionId| id.log_tag();
+        match self {
+            PendingLifecycle::Destroyed { id } => Some(Lifecycle::Destroyed { id: id.log_tag() }),
+            PendingLifecycle::Regenerated { previous } => Some(Lifecycle::Regenerated {
+                id: committed()?,
+                previous: previous.log_tag(),
+            }),
+            // a new session without data sets no cookie, so there is no committed id
+            PendingLifecycle::Created => Some(Lifecycle::Created { id: committed()? }),
+        }
+    }
+}
+
+impl Session {
+    /// What committing this session will do to its life (cheap: at most one id is copied).
+    pub fn pending_lifecycle(&self) -> Option<PendingLifecycle> {
         match (self.ending, self.record.is_some(), self.regenerated) {
-            (Ending::Destroyed, true, _) => Some(Lifecycle::Destroyed {
-                id: tag(self.original_id.as_ref().unwrap_or(&self.id)),
+            (Ending::Destroyed, true, _) => Some(PendingLifecycle::Destroyed {
+                id: self.original_id.as_ref().unwrap_or(&self.id).clone(),
             }),
-            (Ending::Live, true, true) => Some(Lifecycle::Regenerated {
-                id: tag(committed_id.as_ref()?),
-                previous: tag(self.original_id.as_ref()?),
+            (Ending::Live, true, true) => Some(PendingLifecycle::Regenerated {
+                previous: self.original_id.clone()?,
             }),
-            // a new session without data set no cookie, so there is no committed id
-            (Ending::Live, false, _) => Some(Lifecycle::Created {
-                id: tag(committed_id.as_ref()?),
-            }),
+            (Ending::Live, false, _) => Some(PendingLifecycle::Created),
             _ => None,
         }
+    }
+
+    /// What committing this session did to its life, given the cookie the commit ended with.
+    pub fn lifecycle(&self, cookie: &CookieAction) -> Option<Lifecycle> {
+        self.pending_lifecycle()?.resolve(cookie)
     }
 }
 
@@ -860,25 +895,25 @@ mod tests {
         let c = cfg();
         let mut fresh = Session::fresh().unwrap();
         assert_eq!(
-            fresh.lifecycle(&CookieAction::Keep, &signer),
+            fresh.lifecycle(&CookieAction::Keep),
             None,
             "empty: nothing stored"
         );
         fresh.set("a", json!(1)).unwrap();
         let plan = fresh.plan(&c, &signer, 0).unwrap();
         assert_eq!(
-            fresh.lifecycle(&plan.cookie, &signer),
+            fresh.lifecycle(&plan.cookie),
             Some(Lifecycle::Created {
                 id: fresh.id().log_tag()
             })
         );
         let mut s = existing(json!({"a": 1}));
         let old = s.id().clone();
-        assert_eq!(s.lifecycle(&CookieAction::Keep, &signer), None);
+        assert_eq!(s.lifecycle(&CookieAction::Keep), None);
         s.regenerate().unwrap();
         let plan = s.plan(&c, &signer, 0).unwrap();
         assert_eq!(
-            s.lifecycle(&plan.cookie, &signer),
+            s.lifecycle(&plan.cookie),
             Some(Lifecycle::Regenerated {
                 id: s.id().log_tag(),
                 previous: old.log_tag()
@@ -886,7 +921,7 @@ mod tests {
         );
         s.destroy();
         assert_eq!(
-            s.lifecycle(&CookieAction::Remove, &signer),
+            s.lifecycle(&CookieAction::Remove),
             Some(Lifecycle::Destroyed { id: old.log_tag() })
         );
     }

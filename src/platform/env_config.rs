@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use worker::Env;
 
-use crate::engine::config::parse_origin;
+use crate::engine::config::{origin_path, parse_origin};
 use crate::engine::handoff::HandoffSigner;
 use crate::engine::{Config, Error, LockingMode, Signer};
 
@@ -71,10 +71,7 @@ fn parse(env: &Env) -> Result<Settings, Error> {
     let handoff =
         HandoffSigner::from_secrets(string_var(env, "SESSION_ORIGIN_SECRET").as_deref(), &secret)?;
     check_bindings(env)?;
-    let after_scheme = origin.split_once("://").map_or("", |(_, rest)| rest);
-    let origin_path = after_scheme
-        .find('/')
-        .map_or(String::new(), |i| after_scheme[i..].to_owned());
+    let origin_path = origin_path(&origin).to_owned();
     Ok(Settings {
         config,
         signer,

@@ -29,6 +29,11 @@ fn usage(msg: &str) -> JsValue {
     js_error(Error::Config(msg.to_owned()))
 }
 
+/// A value handed over from JavaScript as JSON text.
+fn json_value(json: &str) -> Result<serde_json::Value, JsValue> {
+    serde_json::from_str(json).map_err(|_| usage("session values must be JSON-serializable"))
+}
+
 /// Reads an options object: keys must be config var names; values are strings, numbers or
 /// booleans (converted to their string form).
 fn read_options(options: &JsValue) -> Result<HashMap<String, String>, JsValue> {
@@ -175,8 +180,7 @@ impl ScopeCore {
 
     /// Sets `key` to the value in `json`.
     pub fn set(&self, key: &str, json: &str) -> Result<(), JsValue> {
-        let value: serde_json::Value = serde_json::from_str(json)
-            .map_err(|_| usage("session values must be JSON-serializable"))?;
+        let value = json_value(json)?;
         self.with(|s| s.set(key, value))
     }
 
@@ -190,8 +194,7 @@ impl ScopeCore {
 
     /// Stores a flash value (JSON text) until it is read once.
     pub fn flash(&self, key: &str, json: &str) -> Result<(), JsValue> {
-        let value: serde_json::Value = serde_json::from_str(json)
-            .map_err(|_| usage("session values must be JSON-serializable"))?;
+        let value = json_value(json)?;
         self.with(|s| s.flash(key, value))
     }
 

@@ -237,7 +237,7 @@ impl SessionScope {
             mut inner,
             cookie_path,
         } = self;
-        let before = inner.loaded().map(|s| s.clone());
+        let pending = inner.loaded().and_then(|s| s.pending_lifecycle());
         let (action, still_held) = inner
             .finish(
                 &sessions.backend,
@@ -250,7 +250,7 @@ impl SessionScope {
             let backend = sessions.backend.clone();
             ctx.wait_until(async move { store::abandon(&backend, still_held).await });
         }
-        let lifecycle = before.and_then(|s| s.lifecycle(&action, &sessions.signer));
+        let lifecycle = pending.and_then(|p| p.resolve(&action));
         let set_cookie = cookies::for_action(&sessions.config.cookie, action, &cookie_path);
         Ok((set_cookie, lifecycle))
     }

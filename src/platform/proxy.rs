@@ -132,7 +132,7 @@ async fn forward(
     let data = protocol::encode_data(session.data());
     headers.set(&names.data, &data).map_err(js)?;
     let new = if session.is_new() { "1" } else { "" };
-    if session.is_new() {
+    if !new.is_empty() {
         headers.set(&names.new, new).map_err(js)?;
     }
     // The method goes on as the client spelled it (PROPFIND, MKCOL, QUERY, ...), with its
