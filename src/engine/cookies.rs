@@ -25,29 +25,11 @@ use cookie::{Cookie, Expiration};
 use time::OffsetDateTime;
 
 use super::config::{CookieConfig, SameSite, MAX_COOKIE_AGE};
-use super::id::ID_LEN;
 use super::session::CookieAction;
-use super::signing::{Signer, Verified};
+use super::signing::{plausible, Signer, Verified};
 
 /// Most same-name cookies whose signatures are checked per request.
 pub const MAX_CANDIDATES: usize = 8;
-
-/// Length of a signed value's tag: an HMAC-SHA256 tag (32 bytes) in unpadded base64url, as
-/// `TAG_LEN` in `signing.rs` (private there, hence repeated here).
-const SIGNED_TAG_LEN: usize = 43;
-
-/// A cheap shape check, no MAC: could `value` be a signed cookie value, that is
-/// `<id>.<tag>` with a [`ID_LEN`]-character id and a 43-character tag, both of
-/// `[A-Za-z0-9_-]` (the format `signing.rs` writes)? Only values that pass use up a candidate
-/// slot; [`Signer::verify`] still does the real check.
-pub fn plausible(value: &str) -> bool {
-    let b = value.as_bytes();
-    b.len() == ID_LEN + 1 + SIGNED_TAG_LEN
-        && b[ID_LEN] == b'.'
-        && b.iter()
-            .enumerate()
-            .all(|(i, &c)| i == ID_LEN || c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
-}
 
 /// Values of cookies named exactly `name` that are [`plausible`] signed values, in order, from
 /// any number of Cookie headers, each split on `;` only. Malformed pairs (no `=`, empty name,

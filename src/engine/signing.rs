@@ -20,6 +20,20 @@ pub const MIN_SECRET_LEN: usize = 32;
 /// Domain separation, so these tags cannot be confused with other uses of the same secret.
 const CONTEXT: &[u8] = b"edge-sessions/v1/id:";
 
+/// A cheap shape check, no MAC: could `value` be a signed cookie value, that is `<id>.<tag>`
+/// with an [`ID_LEN`](super::id::ID_LEN)-character id and a 43-character tag (`TAG_LEN`), both of
+/// `[A-Za-z0-9_-]`? Cookie selection counts only such values as candidates; [`Signer::verify`]
+/// still does the real check.
+pub fn plausible(value: &str) -> bool {
+    let id_len = super::id::ID_LEN;
+    let b = value.as_bytes();
+    b.len() == id_len + 1 + TAG_LEN
+        && b[id_len] == b'.'
+        && b.iter()
+            .enumerate()
+            .all(|(i, &c)| i == id_len || c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+}
+
 /// Signs and verifies session cookie values with a rotating list of secrets.
 #[derive(Clone)]
 pub struct Signer {

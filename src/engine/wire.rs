@@ -1,5 +1,5 @@
 //! The messages between a worker and its session's `SessionLock` object, shared by caller
-//! ([`crate::platform::do_backend`]) and callee (`lock_object`), so neither imports the
+//! (`platform::do_backend`) and callee (`lock_object`), so neither imports the
 //! other's types. Every call carries a call id (`rid`): a call retried after a transport
 //! failure is recognised, so it never queues behind its own lease or applies twice.
 
