@@ -1,14 +1,53 @@
-// Shared pieces of the benchmark scripts: a keep-alive HTTP client that times each request,
-// a closed-loop load round, and percentiles.
+// Shared pieces of the benchmark scripts: where the proxy worker lives, a keep-alive HTTP
+// client that times each request, a closed-loop load round, percentiles, alternating
+// comparisons, and the CPU time of the workerd processes serving each target.
 import http from "node:http";
+import path from "node:path";
+import { execFileSync } from "node:child_process";
+import { readFileSync, readdirSync } from "node:fs";
+import { Miniflare } from "miniflare";
 // Miniflare options for our built workers come from the end-to-end harness.
-import { workerOptions } from "../tests/e2e/harness.mjs";
-export { root } from "../tests/e2e/harness.mjs";
+import { root, workerOptions } from "../tests/e2e/harness.mjs";
+export { root };
+
+/** The proxy worker's module, relative to the repository. The one place its path is named in
+ * bench/ (it is moving to js/proxy.js); PROXY_SCRIPT=... in the environment overrides it. */
+export const PROXY_SCRIPT = process.env.PROXY_SCRIPT ?? "build/index.js";
 
 /** Miniflare options for one of our built workers, logging as deployed (the tests log at
  * debug level to read the KV mirror writes; a benchmark must not pay for that). */
-export const wasmWorker = (scriptPath, bindings = {}) =>
-  workerOptions(scriptPath, { SESSION_LOG_LEVEL: "info", ...bindings });
+export function wasmWorker(scriptPath, bindings = {}) {
+  const options = workerOptions(scriptPath, { SESSION_LOG_LEVEL: "info", ...bindings });
+  // Miniflare parses an imported .js module as CommonJS by default; ours are all ES modules
+  // ("type": "module"), and a proxy entry that imports others (js/ does) needs this.
+  options.modulesRules = [...(options.modulesRules ?? []), { type: "ESModule", include: ["**/*.js"], fallthrough: true }];
+  return options;
+}
+
+/** The first .wasm file a worker module imports, directly or through its relative JS imports
+ * (js/ re-exports through a chain of modules), relative to the repository, or null: for the
+ * size line and to look for a var name in the engine. */
+export function importedWasm(scriptPath) {
+  const seen = new Set();
+  const queue = [scriptPath];
+  while (queue.length) {
+    const file = queue.shift();
+    if (seen.has(file)) continue;
+    seen.add(file);
+    let text;
+    try {
+      text = readFileSync(path.join(root, file), "utf8");
+    } catch {
+      continue; // e.g. a bare or generated specifier we cannot follow
+    }
+    for (const [, spec] of text.matchAll(/from\s*["'](\.{1,2}\/[^"']+)["']/g)) {
+      const dep = path.relative(root, path.resolve(root, path.dirname(file), spec));
+      if (dep.endsWith(".wasm")) return dep;
+      queue.push(dep);
+    }
+  }
+  return null;
+}
 
 export const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
@@ -49,19 +88,87 @@ export const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length -
 export const median = (xs) => pct(xs, 50);
 export const fmt = (x) => x.toFixed(2);
 
-/** Alternates rounds of each named target, collecting per-round p50, p99 and throughput. */
-export async function compare(clients, perRound, rounds, targets) {
-  const acc = Object.fromEntries(Object.keys(targets).map((k) => [k, { p50: [], p99: [], rps: [] }]));
+// ---- CPU time of workerd, from /proc (Linux only) ----
+
+/** Clock ticks per second of utime/stime in /proc/<pid>/stat (usually 100, i.e. 10 ms). */
+export const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** Every process as pid -> { ppid, comm, ticks } (ticks = utime + stime). */
+function processTable() {
+  const table = new Map();
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    let s;
+    try {
+      s = readFileSync(`/proc/${d}/stat`, "utf8");
+    } catch {
+      continue; // exited since the listing
+    }
+    // comm may hold spaces and parentheses: the fields after it start past the last ")"
+    const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+    table.set(Number(d), { comm: s.slice(s.indexOf("(") + 1, s.lastIndexOf(")")), ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) });
+  }
+  return table;
+}
+
+/** `pids` and all their descendants in `table`. */
+function withDescendants(table, pids) {
+  const out = new Set(pids);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, p] of table) if (out.has(p.ppid) && !out.has(pid)) out.add(pid), (grew = true);
+  }
+  return [...out];
+}
+
+/** The workerd processes under this node process (Miniflare starts one per instance). */
+export function workerdPids() {
+  const table = processTable();
+  return withDescendants(table, [process.pid]).filter((pid) => table.get(pid)?.comm === "workerd");
+}
+
+/** CPU clock ticks used so far by `pids` and their descendants. */
+export function cpuTicks(pids) {
+  const table = processTable();
+  return withDescendants(table, pids).reduce((sum, pid) => sum + (table.get(pid)?.ticks ?? 0), 0);
+}
+
+/** Starts a Miniflare instance and returns it with its base URL and the workerd pids it
+ * started (found by difference, so start instances one at a time). */
+export async function serve(options) {
+  const before = new Set(workerdPids());
+  const mf = new Miniflare(options);
+  const url = (await mf.ready).href.replace(/\/$/, "");
+  return { mf, url, pids: workerdPids().filter((p) => !before.has(p)) };
+}
+
+// ---- comparisons ----
+
+/** Alternates rounds of each named target, collecting per-round p50, p99 and throughput, and
+ * with `pids` (name -> workerd pids serving it) the CPU µs per request of those processes;
+ * returns the medians over rounds. Every other process should be idle during a round. */
+export async function compare(clients, perRound, rounds, targets, { pids = {} } = {}) {
+  const acc = Object.fromEntries(Object.keys(targets).map((k) => [k, { p50: [], p99: [], rps: [], cpuUs: [] }]));
   for (const t of Object.values(targets)) await round(clients, 200, t); // warm-up
   for (let i = 0; i < rounds; i++) {
     for (const [k, t] of Object.entries(targets)) {
+      const ticks0 = pids[k] ? cpuTicks(pids[k]) : 0;
       const { lat, rps } = await round(clients, perRound, t);
+      if (pids[k]) acc[k].cpuUs.push(((cpuTicks(pids[k]) - ticks0) * 1e6) / CLK_TCK / lat.length);
       acc[k].p50.push(pct(lat, 50));
       acc[k].p99.push(pct(lat, 99));
       acc[k].rps.push(rps);
     }
   }
   const out = {};
-  for (const [k, a] of Object.entries(acc)) out[k] = { p50: median(a.p50), p99: median(a.p99), rps: median(a.rps) };
+  for (const [k, a] of Object.entries(acc)) {
+    out[k] = { p50: median(a.p50), p99: median(a.p99), rps: median(a.rps), cpuUs: a.cpuUs.length ? median(a.cpuUs) : null };
+  }
   return out;
 }

@@ -13,7 +13,7 @@
 // Needs scripts/build.sh first.
 import http from "node:http";
 import { Miniflare } from "miniflare";
-import { agent, compare, fmt, get, wasmWorker } from "./lib.mjs";
+import { PROXY_SCRIPT, agent, compare, fmt, get, wasmWorker } from "./lib.mjs";
 
 const [clients = 1, perRound = 800, rounds = 3] = process.argv.slice(2).map(Number);
 
@@ -30,7 +30,7 @@ const ORIGIN = `http://127.0.0.1:${origin.address().port}`;
 
 const js = (script, extra = {}) => new Miniflare({ modules: true, compatibilityDate: "2025-11-01", bindings: { ORIGIN }, script, ...extra });
 const proxy = (vars) =>
-  new Miniflare(wasmWorker("build/index.js", { ORIGIN, ...vars }));
+  new Miniflare(wasmWorker(PROXY_SCRIPT, { ORIGIN, ...vars }));
 const forward = `const u = new URL(req.url); return fetch(env.ORIGIN + u.pathname, { headers: req.headers });`;
 const sid = "A".repeat(32);
 const params = { timeout_ms: 3600000, absolute_ms: null, max_bytes: 16384, lease_ms: 30000, wait_ms: 10000, key_prefix: "session:" };
@@ -43,10 +43,12 @@ const jsToRust = new Miniflare({
       bindings: { ORIGIN },
       durableObjects: { RUST: { className: "SessionLock", scriptName: "rust", useSQLite: true } },
       script: `export default { async fetch(req, env) {
-        const r = await env.RUST.getByName("${sid}").fetch("https://session-lock/begin", { method: "POST", body: JSON.stringify({ sid: "${sid}", params: ${JSON.stringify(params)}, lock: false }) });
+        const r = await env.RUST.getByName("${sid}").fetch("https://session-lock/begin", { method: "POST", body: JSON.stringify({ sid: "${sid}", params: ${JSON.stringify(params)}, lock: false, rid: crypto.randomUUID() }) });
+        // a refused message (the object protocol changed) must fail the run, not time an error
+        if (!r.ok) return new Response(await r.text(), { status: 500 });
         await r.text(); ${forward} } }`,
     },
-    { name: "rust", ...wasmWorker("build/index.js", { ORIGIN }) },
+    { name: "rust", ...wasmWorker(PROXY_SCRIPT, { ORIGIN }) },
   ],
 });
 const servers = {
