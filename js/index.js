@@ -1,9 +1,47 @@
 // edge-sessions for JavaScript Workers: thin glue over the Rust engine (dist/, built by
 // scripts/build.sh). All session logic (signing, fixation rejection, change tracking, locking,
 // merge patches) runs in the wasm module; this file only adapts it to JavaScript habits.
-import { SessionsCore, SessionLock } from "./dist/index.js";
+import { engine, isTrap, renew, transport, sweepStore } from "./engine.js";
+import { SessionLock } from "./lock.js";
 
 export { SessionLock };
+
+/**
+ * Parsed settings, per env object and options (the same on every request of an isolate), so a
+ * `new Sessions(env)` per request parses nothing. Rebuilt after the engine is re-instantiated.
+ */
+const cores = new WeakMap();
+function coreFor(env, options) {
+  if (env === null || typeof env !== "object") throw new TypeError("new Sessions(env): env must be the worker's env object");
+  const instance = engine();
+  const key = JSON.stringify(options ?? {});
+  let byOptions = cores.get(env);
+  if (!byOptions) cores.set(env, (byOptions = new Map()));
+  let entry = byOptions.get(key);
+  if (!entry || entry.instance !== instance) {
+    entry = { instance, core: new instance.SessionsCore(env, options, transport(env)) };
+    byOptions.set(key, entry);
+  }
+  return entry;
+}
+
+/** Runs `f` on `instance`'s objects; a wasm trap renews the engine and becomes an opaque 500. */
+function guarded(instance, f) {
+  try {
+    return f();
+  } catch (err) {
+    throw trapped(instance, err);
+  }
+}
+
+function trapped(instance, err) {
+  if (!isTrap(err)) return err;
+  renew(instance);
+  const e = new Error("session engine failed");
+  e.status = 500;
+  e.publicMessage = "internal error";
+  return e;
+}
 
 /** Session keys are strings; anything else is a caller's bug, reported before it reaches wasm. */
 function checkKey(key) {
@@ -139,14 +177,31 @@ export class Sessions {
    * @param options the worker vars' names, meanings and defaults (SESSION_TIMEOUT, ...); they
    *   override env vars. A bad value throws an Error naming it.
    */
+  #env;
+  #instance;
   constructor(env, options = {}) {
-    this.#core = new SessionsCore(env, options);
+    const { instance, core } = coreFor(env, options);
+    this.#env = env;
+    this.#instance = instance;
+    this.#core = core;
   }
 
   /** Loads the request's session (locking per SESSION_LOCKING). */
   async load(request) {
-    const scope = this.#core.start(request);
-    await scope.load();
+    const core = this.#core;
+    const pathHeader = core.pathHeader;
+    const scope = guarded(this.#instance, () =>
+      core.start(
+        request.headers.get("cookie") ?? "",
+        new URL(request.url).pathname,
+        pathHeader === undefined ? undefined : request.headers.get(pathHeader) ?? undefined
+      )
+    );
+    try {
+      await scope.load();
+    } catch (err) {
+      throw trapped(this.#instance, err);
+    }
     return new Session(scope);
   }
 
@@ -209,7 +264,7 @@ export class Sessions {
 
   /** One expiry sweep; call it from your scheduled handler. Resolves to a log line. */
   async sweep() {
-    const { line, expired } = JSON.parse(await this.#core.sweep());
+    const { line, expired } = JSON.parse(await this.#core.sweep(sweepStore(this.#env.SESSIONS)));
     for (const id of expired) this.#emit({ type: "expired", id });
     return line;
   }

@@ -6,13 +6,18 @@
 //! - [`engine`]: platform-free session logic (ids, signing, cookies, config, session state,
 //!   merge patch, lock and sweep decisions). It never imports `worker`, builds natively and is
 //!   unit-tested with in-memory backends.
-//! - `platform` (wasm32 only): thin adapters for KV, the `SessionLock` Durable Object, the
-//!   proxy worker and the cron sweep.
+//! - `js` (wasm32, feature `js`): the narrow wasm-bindgen API that the JavaScript layer in
+//!   `js/` (the proxy worker, the JavaScript package and its `SessionLock` class) calls.
+//! - `platform` (wasm32, feature `workers-rs`, on by default): the Rust library for workers-rs
+//!   handlers and its `SessionLock` class, thin adapters over the same engine.
 #![forbid(unsafe_code)]
 
 pub mod engine;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "js"))]
+mod js;
+
+#[cfg(all(target_arch = "wasm32", feature = "workers-rs"))]
 pub mod platform;
 
 pub use engine::*;

@@ -822,7 +822,7 @@ async fn the_memory_backend_counts_its_records() {
 #[test]
 fn errors_cross_the_wire_as_their_own_kind() {
     use edge_sessions::wire::WireError;
-    let round = |e: Error| WireError::from_error(&e).into_error(409);
+    let round = |e: Error| WireError::from_error(&e).into_error();
     assert!(matches!(round(Error::LockTimeout), Error::LockTimeout));
     assert!(matches!(round(Error::LeaseLost), Error::LeaseLost));
     assert!(matches!(round(Error::Gone), Error::Gone));

@@ -3,6 +3,8 @@
 //! per request unless asked (`SESSION_LOG_LEVEL=debug` adds each KV mirror write). Ids appear
 //! only as their 12-hex-digit hash ([`SessionId::log_tag`](super::SessionId::log_tag)).
 
+use std::cell::Cell;
+
 use serde::{Deserialize, Serialize};
 
 use super::Error;
@@ -51,6 +53,54 @@ impl Level {
 /// to filter on; `msg` is for people.
 pub fn line(level: Level, event: &str, msg: &str) -> String {
     serde_json::json!({ "level": level.as_str(), "event": event, "msg": msg }).to_string()
+}
+
+/// Where lines go: the platform's console, set once per isolate by the adapter.
+pub type Sink = fn(Level, &str);
+
+fn discard(_: Level, _: &str) {}
+
+thread_local! {
+    static LEVEL: Cell<Level> = const { Cell::new(Level::Info) };
+    static SINK: Cell<Sink> = const { Cell::new(discard) };
+}
+
+/// Sends lines to `sink` from now on in this isolate (the adapters pass the runtime's console;
+/// natively, lines are discarded unless a test installs a sink).
+pub fn set_sink(sink: Sink) {
+    SINK.with(|s| s.set(sink));
+}
+
+/// Logs at `level` and below from now on in this isolate. Set wherever a config is read.
+pub fn set_level(level: Level) {
+    LEVEL.with(|l| l.set(level));
+}
+
+/// Logs `event` at `level` if the isolate's level includes it.
+pub fn emit(level: Level, event: &str, msg: &str) {
+    if level > LEVEL.with(Cell::get) {
+        return;
+    }
+    let text = line(level, event, msg);
+    SINK.with(|s| s.get()(level, &text));
+}
+
+/// Logs a session error by kind before it is answered: misconfiguration and storage failures
+/// as errors, refusals (busy, lease lost, too large, bad update) as warnings. The client sees
+/// only [`Error::public_message`].
+pub fn report(e: &Error) {
+    let (level, event) = match e {
+        Error::Config(_) => (Level::Error, "misconfigured"),
+        Error::LockTimeout => (Level::Warn, "lock_timeout"),
+        Error::LeaseLost
+        | Error::Gone
+        | Error::TooLarge { .. }
+        | Error::TooDeep { .. }
+        | Error::BadPatch(_) => (Level::Warn, "refused"),
+        Error::Origin(_) => (Level::Warn, "origin_failed"),
+        Error::Backend(_) | Error::Random => (Level::Error, "storage_failed"),
+    };
+    emit(level, event, &format!("sessions: {e}"));
 }
 
 #[cfg(test)]

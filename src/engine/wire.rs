@@ -1,6 +1,6 @@
 //! The messages between a worker and its session's `SessionLock` object, shared by caller
-//! (`platform::do_backend`) and callee (`lock_object`), so neither imports the
-//! other's types. Every call carries a call id (`rid`): a call retried after a transport
+//! ([`super::remote`]) and callee ([`super::object`]), so neither imports the other's types.
+//! Each call is one operation ([`Op`]) with a JSON message; every answer is a [`Reply`]. Every call carries a call id (`rid`): a call retried after a transport
 //! failure is recognised, so it never queues behind its own lease or applies twice.
 
 use serde::{Deserialize, Serialize};
@@ -8,7 +8,51 @@ use serde::{Deserialize, Serialize};
 use super::record::Change;
 use super::{Error, Lease, StoreParams};
 
-/// `POST /begin`: lock (optionally) and load.
+/// The object's operations: one RPC method each on the JavaScript class, one path each on
+/// the workers-rs class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// [`BeginMsg`]: lock (optionally) and load.
+    Begin,
+    /// [`ApplyMsg`]: apply a change.
+    Apply,
+    /// [`IdMsg`]: release a lease, or whatever a caller was granted.
+    Release,
+    /// [`IdMsg`]: delete the session if it expired.
+    Sweep,
+}
+
+impl Op {
+    /// The method (and path) name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Begin => "begin",
+            Op::Apply => "apply",
+            Op::Release => "release",
+            Op::Sweep => "sweep",
+        }
+    }
+
+    /// The operation called `name`, if any.
+    pub fn parse(name: &str) -> Option<Op> {
+        [Op::Begin, Op::Apply, Op::Release, Op::Sweep]
+            .into_iter()
+            .find(|op| op.name() == name)
+    }
+}
+
+/// Every answer of the object: `{"ok": value}` or `{"err": WireError}`. A refusal is an
+/// answer, not a failed call, so the caller never retries it.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reply<T> {
+    /// The operation's result.
+    Ok(T),
+    /// The object refused or failed.
+    Err(WireError),
+}
+
+/// `begin`: lock (optionally) and load.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct BeginMsg {
     /// Call id: a retry of the same call carries the same one.
@@ -21,7 +65,7 @@ pub struct BeginMsg {
     pub lock: bool,
 }
 
-/// `POST /apply`: apply a change, fenced by `lease`, then release if asked.
+/// `apply`: apply a change, fenced by `lease`, then release if asked.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ApplyMsg {
     /// Call id: a retry of the same call carries the same one.
@@ -38,22 +82,22 @@ pub struct ApplyMsg {
     pub release: bool,
 }
 
-/// `POST /release` and `POST /sweep` carry this.
+/// `release` and `sweep` carry this.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct IdMsg {
     /// Session id.
     pub sid: String,
     /// The caller's settings.
     pub params: StoreParams,
-    /// Lease to release (for `/release`).
+    /// Lease to release (for `release`).
     pub lease: Option<Lease>,
-    /// For `/release` without a lease: release whatever the call with this id was granted or
+    /// For `release` without a lease: release whatever the call with this id was granted or
     /// is waiting for (its `begin` failed on the way back, so the caller never saw the lease).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<String>,
 }
 
-/// Answer of `/sweep`.
+/// Answer of `sweep`.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct SweepAnswer {
     /// True if the session was expired (or absent) and is now deleted everywhere.
@@ -93,8 +137,8 @@ impl WireError {
         }
     }
 
-    /// The error the worker reports; `status` is the object's HTTP status, for the log.
-    pub fn into_error(self, status: u16) -> Error {
+    /// The error the worker reports.
+    pub fn into_error(self) -> Error {
         match self.error.as_str() {
             "lock_timeout" => Error::LockTimeout,
             "lease_lost" => Error::LeaseLost,
@@ -107,7 +151,7 @@ impl WireError {
                 depth: self.size.unwrap_or(0),
                 limit: self.limit.unwrap_or(0),
             },
-            other => Error::Backend(format!("lock object answered {status} ({other})")),
+            other => Error::Backend(format!("lock object failed ({other})")),
         }
     }
 }

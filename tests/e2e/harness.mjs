@@ -17,7 +17,10 @@ export function workerOptions(scriptPath, bindings = {}) {
     rootPath: root,
     scriptPath,
     modules: true,
-    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
+    modulesRules: [
+      { type: "ESModule", include: ["**/*.js", "**/*.mjs"], fallthrough: true },
+      { type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true },
+    ],
     compatibilityDate: "2025-11-01",
     kvNamespaces: ["SESSIONS"],
     durableObjects: { SESSION_LOCKS: { className: "SessionLock", useSQLite: true } },
@@ -59,9 +62,9 @@ export async function startModule(scriptPath, bindings = {}, { extra = {}, edit 
   };
 }
 
-/** The proxy worker (build/) in front of `originUrl`; `opts` as for startModule. */
+/** The proxy worker (js/proxy.js) in front of `originUrl`; `opts` as for startModule. */
 export function startWorker(originUrl, vars = {}, opts = {}) {
-  return startModule("build/index.js", { ORIGIN: originUrl, ...vars }, opts);
+  return startModule("js/proxy.js", { ORIGIN: originUrl, ...vars }, opts);
 }
 
 /** The 12-hex-digit tag the worker logs instead of a session id. */

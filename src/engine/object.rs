@@ -1,0 +1,434 @@
+//! `SessionLock`'s rules: the Durable Object that is each session's single serialization point.
+//!
+//! One object per session id. It holds the FIFO lock (leases, fencing), owns the authoritative
+//! record in its own storage (so every read sees the previous write, whatever KV's
+//! consistency), applies changes with the record rules, and mirrors the record to KV through
+//! its alarm at most once a second per key. The alarm also removes the session when it
+//! expires. All state that must survive a restart is in storage; the lock fails safe on a
+//! restart: old leases are gone, so their holders' writes are refused.
+//!
+//! [`LockObject`] is the whole object, generic over [`ObjectHost`]: the storage, alarm, KV and
+//! clock calls of whichever runtime class wraps it (the JavaScript class in `js/`, or the
+//! workers-rs class). Natively it runs on a test host (tests/object.rs).
+
+use std::cell::{Cell, RefCell};
+
+use serde::{Deserialize, Serialize};
+
+use super::log::{self, Level};
+use super::recent::RecentCalls;
+use super::record::{apply_op, Applied, Record};
+use super::retry::mirror_backoff;
+use super::store::Begun;
+use super::throttle::{next_slot, WriteSlot};
+use super::wire::{ApplyMsg, BeginMsg, IdMsg, Op, Reply, SweepAnswer, WireError};
+use super::{Error, FifoLock, SessionId, StoreParams};
+
+/// What a session lock object needs from its runtime. Every storage call may fail; the object
+/// then answers an opaque backend error and reloads from storage next time.
+#[allow(async_fn_in_trait)] // single-threaded wasm: no Send bound wanted
+pub trait ObjectHost {
+    /// Wall-clock time in Unix milliseconds.
+    fn now(&self) -> u64;
+    /// Resolves after `ms` milliseconds (the lock's wait timeout).
+    async fn sleep(&self, ms: u64);
+    /// Reads a key of the object's own storage.
+    async fn get(&self, key: &str) -> Result<Option<String>, Error>;
+    /// Writes a key of the object's own storage.
+    async fn put(&self, key: &str, value: String) -> Result<(), Error>;
+    /// Deletes a key of the object's own storage.
+    async fn delete(&self, key: &str) -> Result<(), Error>;
+    /// Sets the object's one alarm to fire at `at` (Unix ms).
+    async fn set_alarm(&self, at: u64) -> Result<(), Error>;
+    /// Removes the alarm, then all of the object's storage.
+    async fn delete_all(&self) -> Result<(), Error>;
+    /// Writes the KV mirror: `value` under `key`, expiring at `expiration` (Unix seconds),
+    /// with `metadata` (JSON text).
+    async fn kv_put(
+        &self,
+        key: &str,
+        value: String,
+        expiration: u64,
+        metadata: String,
+    ) -> Result<(), Error>;
+    /// Deletes the KV mirror (idempotent).
+    async fn kv_delete(&self, key: &str) -> Result<(), Error>;
+}
+
+/// The KV key of a session's mirror.
+pub fn kv_key(prefix: &str, id: &SessionId) -> String {
+    format!("{prefix}{}", id.as_str())
+}
+
+/// The KV expiration (Unix seconds) for a mirror written at `now_ms`: the record's expiry, but
+/// at least 61 s ahead (KV refuses less than 60 s), so KV drops dead sessions by itself too.
+pub fn kv_expiration(record: &Record, now_ms: u64) -> u64 {
+    (record.expires / 1000 + 1).max(now_ms / 1000 + 61)
+}
+
+#[derive(Clone)]
+enum Slot {
+    Unknown,
+    Absent,
+    Present(Record),
+}
+
+/// Who this object is, persisted so the alarm can mirror after a restart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Identity {
+    sid: String,
+    key_prefix: String,
+}
+
+const REC: &str = "rec";
+const WHO: &str = "who";
+
+/// One session's lock object.
+pub struct LockObject<H> {
+    host: H,
+    lock: FifoLock,
+    slot: RefCell<Slot>,
+    identity: RefCell<Option<Identity>>,
+    identity_saved: Cell<bool>,
+    last_kv_write: Cell<Option<u64>>,
+    /// Consecutive failed KV mirror writes or deletes, for the backoff.
+    mirror_failures: Cell<u32>,
+    alarm_at: Cell<Option<u64>>,
+    recent: RefCell<RecentCalls>,
+}
+
+impl<H: ObjectHost> LockObject<H> {
+    /// A new incarnation of the object (after a start or a restart).
+    pub fn new(host: H) -> Self {
+        // tokens from this incarnation start above any an earlier one issued
+        let lock = FifoLock::for_incarnation(host.now());
+        LockObject {
+            host,
+            lock,
+            slot: RefCell::new(Slot::Unknown),
+            identity: RefCell::new(None),
+            identity_saved: Cell::new(false),
+            last_kv_write: Cell::new(None),
+            mirror_failures: Cell::new(0),
+            alarm_at: Cell::new(None),
+            recent: RefCell::new(RecentCalls::default()),
+        }
+    }
+
+    /// The lock, for tests and diagnostics.
+    pub fn lock(&self) -> &FifoLock {
+        &self.lock
+    }
+
+    /// Answers one call: `body` is the operation's JSON message; the answer is a JSON
+    /// [`Reply`]. Failures are answered too (logged here, opaque on the wire).
+    pub async fn call(&self, op: Op, body: &str) -> String {
+        let answer = match op {
+            Op::Begin => match read::<BeginMsg>(body) {
+                Ok(m) => encode(self.begin(m).await),
+                Err(e) => encode::<()>(Err(e)),
+            },
+            Op::Apply => match read::<ApplyMsg>(body) {
+                Ok(m) => {
+                    let r = self.apply(&m).await;
+                    if let (true, Some(l)) = (m.release, m.lease) {
+                        self.lock.release(l.token, self.host.now());
+                    }
+                    encode(r.map(|()| serde_json::json!({})))
+                }
+                Err(e) => encode::<()>(Err(e)),
+            },
+            Op::Release => match read::<IdMsg>(body) {
+                Ok(m) => {
+                    let now = self.host.now();
+                    if let Some(l) = m.lease {
+                        self.lock.release(l.token, now);
+                    }
+                    if let Some(c) = &m.caller {
+                        self.lock.release_caller(c, now);
+                    }
+                    encode(Ok(serde_json::json!({})))
+                }
+                Err(e) => encode::<()>(Err(e)),
+            },
+            Op::Sweep => match read::<IdMsg>(body) {
+                Ok(m) => encode(self.sweep(m).await),
+                Err(e) => encode::<()>(Err(e)),
+            },
+        };
+        answer
+    }
+
+    /// Answers a call by operation name (the workers-rs class routes paths here); an unknown
+    /// name is a backend error.
+    pub async fn call_named(&self, name: &str, body: &str) -> String {
+        match Op::parse(name) {
+            Some(op) => self.call(op, body).await,
+            None => encode::<()>(Err(Error::Backend(format!(
+                "unknown lock object operation {name}"
+            )))),
+        }
+    }
+
+    /// Parses the id on the wire and remembers who this object is.
+    fn remember(&self, sid: &str, params: &StoreParams) -> Result<SessionId, Error> {
+        log::set_level(params.log_level);
+        let id = SessionId::parse(sid)
+            .ok_or_else(|| Error::Backend("bad session id on the wire".into()))?;
+        let mut who = self.identity.borrow_mut();
+        if who.is_none() {
+            *who = Some(Identity {
+                sid: sid.to_owned(),
+                key_prefix: params.key_prefix.clone(),
+            });
+        }
+        Ok(id)
+    }
+
+    /// The record as it stands (expired records included), loaded once from storage.
+    async fn current(&self) -> Result<Option<Record>, Error> {
+        if !matches!(*self.slot.borrow(), Slot::Unknown) {
+            return Ok(self.cached());
+        }
+        let text = self.host.get(REC).await?;
+        let loaded = match text.as_deref().map(Record::decode) {
+            Some(Ok(r)) => Slot::Present(r),
+            Some(Err(why)) => {
+                let msg = format!("session record discarded: {why}");
+                log::emit(Level::Warn, "record_discarded", &msg);
+                Slot::Absent
+            }
+            None => Slot::Absent,
+        };
+        let mut slot = self.slot.borrow_mut();
+        if let Slot::Unknown = *slot {
+            *slot = loaded; // a concurrent load may have won; keep the first
+        }
+        drop(slot);
+        Ok(self.cached())
+    }
+
+    fn cached(&self) -> Option<Record> {
+        match &*self.slot.borrow() {
+            Slot::Present(r) => Some(r.clone()),
+            _ => None,
+        }
+    }
+
+    async fn begin(&self, msg: BeginMsg) -> Result<Begun, Error> {
+        self.remember(&msg.sid, &msg.params)?;
+        let lease = if msg.lock {
+            let now = || self.host.now();
+            let sleep = |ms| self.host.sleep(ms);
+            let (wait, lease) = (msg.params.wait_ms, msg.params.lease_ms);
+            Some(
+                self.lock
+                    .acquire_as(Some(&msg.rid), now, wait, lease, sleep)
+                    .await?,
+            )
+        } else {
+            None
+        };
+        match self.current().await {
+            Ok(rec) => {
+                let now = self.host.now();
+                Ok(Begun {
+                    lease,
+                    record: rec.filter(|r| !r.is_expired(now)),
+                })
+            }
+            Err(e) => {
+                if let Some(l) = lease {
+                    self.lock.release(l.token, self.host.now());
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn apply(&self, msg: &ApplyMsg) -> Result<(), Error> {
+        if self.recent.borrow().completed(&msg.rid) {
+            return Ok(()); // a retry of a call that was applied: answer it again
+        }
+        self.remember(&msg.sid, &msg.params)?;
+        // Who this object is goes to storage before any record, so the alarm can always mirror
+        // and purge what was written. (Before reading `current`: no await may fall between
+        // reading the record and updating the slot.)
+        self.save_identity().await?;
+        let current = self.current().await?;
+        let now = self.host.now();
+        if let Some(l) = &msg.lease {
+            self.lock.check(l.token, now)?;
+        }
+        let applied = apply_op(&msg.params.to_config(), current.as_ref(), &msg.change, now)?;
+        // Update the in-memory slot before awaiting storage so any interleaved request sees
+        // it; on a storage failure the slot is reset and reloaded from storage next time.
+        let persisted = match &applied {
+            Applied::Stored(r) => {
+                *self.slot.borrow_mut() = Slot::Present(r.clone());
+                self.host.put(REC, r.encode()).await
+            }
+            Applied::Deleted => {
+                *self.slot.borrow_mut() = Slot::Absent;
+                self.host.delete(REC).await
+            }
+        };
+        if let Err(e) = persisted {
+            *self.slot.borrow_mut() = Slot::Unknown;
+            return Err(e);
+        }
+        self.recent.borrow_mut().record(&msg.rid);
+        self.schedule_mirror(now).await
+    }
+
+    async fn save_identity(&self) -> Result<(), Error> {
+        if self.identity_saved.get() {
+            return Ok(());
+        }
+        let who = self.identity.borrow().clone();
+        if let Some(who) = who {
+            let text = serde_json::to_string(&who).map_err(|e| Error::Backend(e.to_string()))?;
+            self.host.put(WHO, text).await?;
+            self.identity_saved.set(true);
+        }
+        Ok(())
+    }
+
+    /// Sets the alarm for the next KV mirror write: now, or one second after the last.
+    async fn schedule_mirror(&self, now: u64) -> Result<(), Error> {
+        let at = match next_slot(self.last_kv_write.get(), now) {
+            WriteSlot::Now => now,
+            WriteSlot::At(t) => t,
+        };
+        self.set_alarm_before(at).await
+    }
+
+    async fn set_alarm_before(&self, at: u64) -> Result<(), Error> {
+        if matches!(self.alarm_at.get(), Some(a) if a <= at) {
+            return Ok(());
+        }
+        self.host.set_alarm(at).await?;
+        self.alarm_at.set(Some(at));
+        Ok(())
+    }
+
+    /// Re-arms the alarm after a failed KV write or delete, backing off (KV answers 429 above
+    /// one write per second per key, and an outage should not be hammered).
+    async fn retry_mirror_later(&self, now: u64) -> Result<(), Error> {
+        let failures = self.mirror_failures.get().saturating_add(1);
+        self.mirror_failures.set(failures);
+        self.alarm_at.set(None);
+        self.set_alarm_before(now + mirror_backoff(failures)).await
+    }
+
+    async fn identity(&self) -> Option<(SessionId, String)> {
+        let known = self.identity.borrow().clone();
+        let who = match known {
+            Some(w) => w,
+            None => {
+                let text = self.host.get(WHO).await.ok().flatten()?;
+                let stored: Identity = serde_json::from_str(&text).ok()?;
+                self.identity_saved.set(true);
+                *self.identity.borrow_mut() = Some(stored.clone());
+                stored
+            }
+        };
+        Some((SessionId::parse(&who.sid)?, who.key_prefix))
+    }
+
+    /// Deletes the session everywhere: object storage and the KV mirror.
+    /// The KV mirror goes first: if that fails, the identity stays stored and the alarm,
+    /// re-armed here, tries again a second later until the purge is complete.
+    async fn purge(&self, id: &SessionId, prefix: &str) -> Result<(), Error> {
+        *self.slot.borrow_mut() = Slot::Absent;
+        if let Err(e) = self.host.kv_delete(&kv_key(prefix, id)).await {
+            let msg = format!("kv mirror delete for {} deferred: {e}", id.log_tag());
+            log::emit(Level::Warn, "kv_deferred", &msg);
+            return self.retry_mirror_later(self.host.now()).await;
+        }
+        self.mirror_failures.set(0);
+        self.host.delete_all().await?;
+        self.identity_saved.set(false);
+        self.alarm_at.set(None);
+        Ok(())
+    }
+
+    /// The alarm: mirror the latest state to KV, or purge an expired session; then re-arm for
+    /// the expiry. Idempotent, as alarms are delivered at least once. An error is logged here;
+    /// the runtime retries the alarm.
+    pub async fn alarm(&self) -> Result<(), Error> {
+        let r = self.on_alarm().await;
+        if let Err(e) = &r {
+            log::emit(Level::Error, "alarm_failed", &format!("session lock alarm: {e}"));
+        }
+        r
+    }
+
+    async fn on_alarm(&self) -> Result<(), Error> {
+        self.alarm_at.set(None);
+        let Some((id, prefix)) = self.identity().await else {
+            return Ok(());
+        };
+        let now = self.host.now();
+        match self.current().await? {
+            Some(r) if !r.is_expired(now) => {
+                // Counted from the start of the write, so a change that lands while it is in
+                // flight is scheduled a full second later (KV's per-key rate).
+                self.last_kv_write.set(Some(now));
+                let meta = serde_json::to_string(&r.meta()).map_err(|e| Error::Backend(e.to_string()))?;
+                let put = self
+                    .host
+                    .kv_put(&kv_key(&prefix, &id), r.encode(), kv_expiration(&r, now), meta)
+                    .await;
+                if let Err(e) = put {
+                    let msg = format!("kv mirror write for {} deferred: {e}", id.log_tag());
+                    log::emit(Level::Warn, "kv_deferred", &msg);
+                    return self.retry_mirror_later(now).await;
+                }
+                self.mirror_failures.set(0);
+                let msg = format!("kv mirror write {} at {now}", id.log_tag());
+                log::emit(Level::Debug, "kv_write", &msg);
+                self.set_alarm_before(r.expires).await
+            }
+            // Expired, destroyed or regenerated away: nothing of the session may stay behind,
+            // not even who this object was (its raw id), out of the sweep's reach.
+            Some(_) | None => self.purge(&id, &prefix).await,
+        }
+    }
+
+    async fn sweep(&self, msg: IdMsg) -> Result<SweepAnswer, Error> {
+        let id = self.remember(&msg.sid, &msg.params)?;
+        let now = self.host.now();
+        match self.current().await? {
+            Some(r) if !r.is_expired(now) => {
+                // KV's metadata was stale; re-mirror instead of deleting a live session
+                self.save_identity().await?;
+                self.schedule_mirror(now).await?;
+                Ok(SweepAnswer { deleted: false })
+            }
+            _ => {
+                self.purge(&id, &msg.params.key_prefix).await?;
+                Ok(SweepAnswer { deleted: true })
+            }
+        }
+    }
+}
+
+fn read<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, Error> {
+    serde_json::from_str(body).map_err(|e| Error::Backend(format!("bad message: {e}")))
+}
+
+/// The wire answer for a result; failures are logged here (details never leave the object).
+fn encode<T: Serialize>(r: Result<T, Error>) -> String {
+    let reply = match r {
+        Ok(v) => Reply::Ok(v),
+        Err(e) => {
+            if matches!(e, Error::Backend(_) | Error::Config(_)) {
+                let msg = format!("session lock object: {e}");
+                log::emit(Level::Error, "storage_failed", &msg);
+            }
+            Reply::Err(WireError::from_error(&e))
+        }
+    };
+    serde_json::to_string(&reply).unwrap_or_else(|_| r#"{"err":{"error":"backend"}}"#.into())
+}

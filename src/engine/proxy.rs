@@ -1,0 +1,177 @@
+//! The proxy's rules: sessions for any origin, handed over in request headers.
+//!
+//! Request: the session headers a client sent and the session cookie are stripped, and the
+//! request goes to `ORIGIN` with `X-Session-Id`, `X-Session-Data`, `X-Session-New` and the
+//! signed `X-Session-Signature`. Response: `X-Session-Update` (a base64url merge patch),
+//! `X-Session-Action` and `X-Session-Timeout` are taken from the origin and never passed on,
+//! and an origin Set-Cookie for the session cookie's name is dropped. Headers cross as lists
+//! of pairs, so the platform layer makes one call each way and decides nothing.
+
+use super::config::{origin_path, parse_origin};
+use super::handoff::{Handoff, HandoffSigner};
+use super::log::{self, Level};
+use super::{cookies, protocol};
+use super::{Config, Error, LockingMode, Session, Signer};
+
+/// Header name/value pairs in order (a header may repeat).
+pub type HeaderList = Vec<(String, String)>;
+
+/// Everything the proxy needs, parsed and validated from the worker's vars and secrets.
+pub struct ProxySettings {
+    /// Session config.
+    pub config: Config,
+    /// Cookie signer built from `SESSION_SECRET`.
+    pub signer: Signer,
+    /// Base URL requests are forwarded to (`ORIGIN`), without a trailing slash.
+    pub origin: String,
+    /// `ORIGIN`'s path (`""` or `/base`), the start of every signed request target.
+    pub origin_path: String,
+    /// Signs the hand-off to the origin (`SESSION_ORIGIN_SECRET`, or derived).
+    pub handoff: HandoffSigner,
+}
+
+impl ProxySettings {
+    /// Reads the settings through `get` (a var or secret by name). Every error names its
+    /// variable.
+    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let config = Config::from_vars(&get)?;
+        if config.locking == LockingMode::Explicit {
+            return Err(Error::Config(
+                "SESSION_LOCKING=explicit needs handler code to acquire and release (the JS or Rust library); the proxy takes implicit, early or none".into(),
+            ));
+        }
+        let secret = get("SESSION_SECRET").unwrap_or_default();
+        let signer = Signer::from_list(&secret)?;
+        let origin = parse_origin(get("ORIGIN").as_deref())?;
+        let handoff =
+            HandoffSigner::from_secrets(get("SESSION_ORIGIN_SECRET").as_deref(), &secret)?;
+        Ok(ProxySettings {
+            origin_path: origin_path(&origin).to_owned(),
+            config,
+            signer,
+            origin,
+            handoff,
+        })
+    }
+}
+
+/// The client's request as the platform sees it.
+pub struct Incoming<'a> {
+    /// The method as the client spelled it.
+    pub method: &'a str,
+    /// The URL's path.
+    pub path: &'a str,
+    /// The URL's query with its `?`, or `""`.
+    pub search: &'a str,
+    /// The URL's host name.
+    pub hostname: &'a str,
+    /// The request's headers.
+    pub headers: &'a [(String, String)],
+}
+
+/// The request to send to the origin.
+#[derive(Debug, serde::Serialize)]
+pub struct Outgoing {
+    /// Full URL at the origin.
+    pub url: String,
+    /// Headers to send.
+    pub headers: HeaderList,
+}
+
+/// Builds the origin request for `req` carrying `session`, signed at `now_s` (Unix seconds).
+pub fn forward(s: &ProxySettings, req: &Incoming, session: &Session, now_s: u64) -> Outgoing {
+    let names = &s.config.headers;
+    let mut headers: HeaderList = Vec::with_capacity(req.headers.len() + 5);
+    let mut cookie_header = String::new();
+    for (k, v) in req.headers {
+        let lk = k.to_ascii_lowercase();
+        if lk == "cookie" {
+            if !cookie_header.is_empty() {
+                cookie_header.push_str("; ");
+            }
+            cookie_header.push_str(v);
+            continue;
+        }
+        if names.is_session_header(k) || lk == "host" || lk == "content-length" {
+            continue;
+        }
+        headers.push((k.clone(), v.clone()));
+    }
+    if let Some(c) = cookies::strip_cookie(&cookie_header, &s.config.cookie.name) {
+        headers.push(("cookie".into(), c));
+    }
+    headers.push(("x-forwarded-host".into(), req.hostname.to_owned()));
+    let data = protocol::encode_data(session.data());
+    let new = if session.is_new() { "1" } else { "" };
+    let signed = Handoff {
+        method: req.method,
+        target: &format!("{}{}{}", s.origin_path, req.path, req.search),
+        id: session.id().as_str(),
+        data: &data,
+        new,
+    };
+    let signature = s.handoff.sign(now_s, &signed);
+    headers.push((names.id.clone(), session.id().as_str().to_owned()));
+    if !new.is_empty() {
+        headers.push((names.new.clone(), new.into()));
+    }
+    headers.push((names.signature.clone(), signature));
+    headers.push((names.data.clone(), data));
+    Outgoing {
+        url: format!("{}{}{}", s.origin, req.path, req.search),
+        headers,
+    }
+}
+
+/// What the origin's status allows: a 101 must carry a WebSocket (a Response cannot be built
+/// with status 101 otherwise), 200-599 carry a body; the runtime rejects anything else, so it
+/// is refused here, before anything is saved.
+pub fn check_status(status: u16, has_socket: bool) -> Result<(), Error> {
+    match status {
+        101 if has_socket => Ok(()),
+        101 => Err(Error::Origin("101 without a WebSocket".into())),
+        200..=599 => Ok(()),
+        _ => Err(Error::Origin(format!("status {status} cannot be passed on"))),
+    }
+}
+
+/// Applies the origin's patch, action and timeout to `session` and returns the headers to pass
+/// to the client: the origin's, minus session headers and session Set-Cookies, plus
+/// `Vary: Cookie`. A malformed patch or action fails the whole exchange before anything is
+/// written.
+pub fn take_origin(
+    s: &ProxySettings,
+    session: &mut Session,
+    headers: HeaderList,
+) -> Result<HeaderList, Error> {
+    let names = &s.config.headers;
+    let mut update = None;
+    let mut action = None;
+    let mut timeout = None;
+    let mut out = Vec::with_capacity(headers.len() + 1);
+    for (k, v) in headers {
+        let lk = k.to_ascii_lowercase();
+        if names.is_session_header(&k) {
+            if lk == names.update {
+                update = Some(v);
+            } else if lk == names.action {
+                action = Some(v);
+            } else if lk == names.timeout {
+                timeout = Some(v);
+            }
+            continue;
+        }
+        if lk == "set-cookie" && cookies::sets_cookie_named(&v, &s.config.cookie.name) {
+            let msg = "dropped an origin Set-Cookie for the session cookie";
+            log::emit(Level::Warn, "origin_cookie_dropped", msg);
+            continue;
+        }
+        out.push((k, v));
+    }
+    protocol::apply_origin(session, update.as_deref(), action.as_deref())?;
+    if let Some(t) = timeout {
+        protocol::apply_timeout(session, &t)?;
+    }
+    out.push(("vary".into(), "Cookie".into()));
+    Ok(out)
+}

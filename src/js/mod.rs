@@ -1,0 +1,138 @@
+//! The wasm-bindgen API behind the JavaScript layer in `js/` (feature `js`): the proxy worker
+//! and the JavaScript package. It is a narrow, string-based surface over [`crate::engine`]:
+//! a few calls per request, JSON text for structured values, no per-header crossings. The
+//! JavaScript side does the platform work (Request and Response, `fetch`, Durable Object RPC,
+//! storage, alarms, KV) and decides nothing.
+
+mod host;
+mod lock;
+mod proxy;
+mod sessions;
+
+use std::collections::HashMap;
+
+use wasm_bindgen::prelude::*;
+
+use crate::engine::config::VAR_NAMES;
+use crate::engine::log::{self, Level};
+use crate::engine::Error;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = console, js_name = error)]
+    fn console_error(s: &str);
+    #[wasm_bindgen(js_namespace = console, js_name = warn)]
+    fn console_warn(s: &str);
+    #[wasm_bindgen(js_namespace = console, js_name = log)]
+    fn console_log(s: &str);
+    #[wasm_bindgen(js_namespace = console, js_name = debug)]
+    fn console_debug(s: &str);
+}
+
+fn console(level: Level, line: &str) {
+    match level {
+        Level::Error => console_error(line),
+        Level::Warn => console_warn(line),
+        Level::Info => console_log(line),
+        Level::Debug => console_debug(line),
+    }
+}
+
+/// Runs when the module is instantiated: log lines go to the console.
+#[wasm_bindgen(start)]
+pub fn start() {
+    log::set_sink(console);
+}
+
+/// Wall-clock time in Unix milliseconds.
+fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+/// A JavaScript `Error` for a session error, logged here by kind: its message is for logs;
+/// `status` and `publicMessage` (opaque, safe to send) are for the response.
+fn js_error(e: Error) -> JsValue {
+    log::report(&e);
+    let err = js_sys::Error::new(&e.to_string());
+    let _ = js_sys::Reflect::set(&err, &"status".into(), &JsValue::from(e.status()));
+    let _ = js_sys::Reflect::set(&err, &"publicMessage".into(), &e.public_message().into());
+    err.into()
+}
+
+fn usage(msg: &str) -> JsValue {
+    js_error(Error::Config(msg.to_owned()))
+}
+
+/// A value handed over from JavaScript as JSON text.
+fn json_value(json: &str) -> Result<serde_json::Value, JsValue> {
+    serde_json::from_str(json).map_err(|_| usage("session values must be JSON-serializable"))
+}
+
+/// The settings a worker gives: `options` (keys must be config var names; strings, numbers or
+/// booleans) over `env`'s string vars and secrets.
+fn read_settings(env: &JsValue, options: &JsValue) -> Result<HashMap<String, String>, JsValue> {
+    let mut out = HashMap::new();
+    for name in VAR_NAMES.iter().chain(["ORIGIN", "SESSION_ORIGIN_SECRET"].iter()) {
+        if let Some(v) = js_sys::Reflect::get(env, &JsValue::from_str(name))
+            .ok()
+            .and_then(|v| v.as_string())
+        {
+            out.insert((*name).to_owned(), v);
+        }
+    }
+    if options.is_undefined() || options.is_null() {
+        return Ok(out);
+    }
+    if !options.is_object() {
+        return Err(usage("options must be an object of SESSION_* settings"));
+    }
+    for entry in js_sys::Object::entries(options.unchecked_ref()).iter() {
+        let pair: js_sys::Array = entry.unchecked_into();
+        let key = pair.get(0).as_string().unwrap_or_default();
+        if !VAR_NAMES.contains(&key.as_str()) {
+            return Err(usage(&format!(
+                "unknown option {key}; options use the worker var names, e.g. SESSION_TIMEOUT"
+            )));
+        }
+        let v = pair.get(1);
+        let text = if let Some(s) = v.as_string() {
+            s
+        } else if let Some(n) = v.as_f64() {
+            n.to_string()
+        } else if let Some(b) = v.as_bool() {
+            b.to_string()
+        } else if v.is_undefined() {
+            continue;
+        } else {
+            return Err(usage(&format!(
+                "option {key} must be a string, number or boolean"
+            )));
+        };
+        out.insert(key, text);
+    }
+    Ok(out)
+}
+
+/// Fails with a clear configuration error when the KV namespace or the Durable Object
+/// binding is missing, so a deployment without them is refused on its first request instead
+/// of failing later in an alarm or answering an unexplained 503.
+fn check_bindings(env: &JsValue) -> Result<(), Error> {
+    let has = |name: &str| {
+        js_sys::Reflect::get(env, &JsValue::from_str(name))
+            .map(|v| v.is_object())
+            .unwrap_or(false)
+    };
+    if !has(host::KV_BINDING) {
+        return Err(Error::Config(format!(
+            "the KV namespace binding {} is missing (kv_namespaces in wrangler.toml)",
+            host::KV_BINDING
+        )));
+    }
+    if !has(host::LOCKS_BINDING) {
+        return Err(Error::Config(format!(
+            "the Durable Object binding {} (class SessionLock) is missing (durable_objects in wrangler.toml)",
+            host::LOCKS_BINDING
+        )));
+    }
+    Ok(())
+}

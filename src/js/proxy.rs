@@ -1,0 +1,125 @@
+//! `ProxyCore`: the proxy worker's rules for `js/proxy.js`. The JavaScript side passes the
+//! request's parts and header lists (JSON) in, sends what comes back, and decides nothing.
+
+use std::rc::Rc;
+
+use js_sys::Promise;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use super::host::{JsSweepStore, JsTransport};
+use super::sessions::{ScopeCore, SessionsCore};
+use super::{check_bindings, js_error, now_ms, read_settings};
+use crate::engine::proxy::{self, HeaderList, Incoming, ProxySettings};
+use crate::engine::Error;
+
+/// The proxy's settings and sessions, parsed once per isolate.
+#[wasm_bindgen]
+pub struct ProxyCore {
+    settings: Rc<ProxySettings>,
+    sessions: SessionsCore,
+}
+
+fn headers_from(json: &str) -> Result<HeaderList, JsValue> {
+    serde_json::from_str(json).map_err(|e| js_error(Error::Backend(format!("header list: {e}"))))
+}
+
+#[wasm_bindgen]
+impl ProxyCore {
+    /// Reads `ORIGIN`, `SESSION_SECRET`, `SESSION_ORIGIN_SECRET` and the `SESSION_*` vars of
+    /// `env`; a bad or missing value throws an error naming it.
+    #[wasm_bindgen(constructor)]
+    pub fn new(env: JsValue, transport: JsTransport) -> Result<ProxyCore, JsValue> {
+        let vars = read_settings(&env, &JsValue::UNDEFINED)?;
+        let settings = ProxySettings::from_vars(|n| vars.get(n).cloned()).map_err(js_error)?;
+        check_bindings(&env).map_err(js_error)?;
+        let sessions = SessionsCore::new(env, JsValue::UNDEFINED, transport)?;
+        Ok(ProxyCore {
+            settings: Rc::new(settings),
+            sessions,
+        })
+    }
+
+    /// The request header that gives the cookie path, if configured.
+    #[wasm_bindgen(getter, js_name = pathHeader)]
+    pub fn path_header(&self) -> Option<String> {
+        self.sessions.path_header()
+    }
+
+    /// Begins a request's session (verifies the cookie; no storage yet).
+    pub fn start(&self, cookie: &str, path: &str, path_header: Option<String>) -> ScopeCore {
+        self.sessions.start(cookie, path, path_header)
+    }
+
+    /// Loads (and locks, per `SESSION_LOCKING`) the session, then resolves to the origin
+    /// request as JSON `{"url", "headers": [[name, value], ...]}`: the client's headers minus
+    /// session headers, Host and the session cookie, plus the signed hand-off.
+    pub fn forward(
+        &self,
+        scope: &ScopeCore,
+        method: String,
+        path: String,
+        search: String,
+        hostname: String,
+        headers_json: String,
+    ) -> Promise {
+        let settings = self.settings.clone();
+        let cell = scope.cell();
+        let load = scope.load();
+        future_to_promise(async move {
+            wasm_bindgen_futures::JsFuture::from(load).await?;
+            let headers = headers_from(&headers_json)?;
+            let req = Incoming {
+                method: &method,
+                path: &path,
+                search: &search,
+                hostname: &hostname,
+                headers: &headers,
+            };
+            let out = ScopeCore::new_view(&cell)
+                .with(|s| Ok(proxy::forward(&settings, &req, s, now_ms() / 1000)))?;
+            serde_json::to_string(&out)
+                .map(JsValue::from)
+                .map_err(|e| js_error(Error::Backend(e.to_string())))
+        })
+    }
+
+    /// Takes the origin's answer: refuses a status that cannot be passed on, applies the
+    /// session headers, and returns the headers for the client (JSON pairs). Throws before
+    /// anything is saved when the answer is unusable.
+    #[wasm_bindgen(js_name = takeOrigin)]
+    pub fn take_origin(
+        &self,
+        scope: &ScopeCore,
+        status: u16,
+        has_socket: bool,
+        headers_json: &str,
+    ) -> Result<String, JsValue> {
+        proxy::check_status(status, has_socket).map_err(js_error)?;
+        let headers = headers_from(headers_json)?;
+        let out = scope.with(|s| proxy::take_origin(&self.settings, s, headers))?;
+        serde_json::to_string(&out).map_err(|e| js_error(Error::Backend(e.to_string())))
+    }
+
+    /// Commits: resolves to the Set-Cookie value, or null. A read-only request's lock is
+    /// released through `ctx.waitUntil`.
+    pub fn finish(&self, scope: &ScopeCore, ctx: JsValue) -> Promise {
+        let cell = scope.cell();
+        future_to_promise(async move {
+            let (set_cookie, _) = ScopeCore::finish_scope(cell, ctx).await?;
+            Ok(set_cookie.map(JsValue::from).unwrap_or(JsValue::NULL))
+        })
+    }
+
+    /// One expiry sweep (the cron trigger).
+    pub fn sweep(&self, store: JsSweepStore) -> Promise {
+        self.sessions.sweep(store)
+    }
+}
+
+/// The opaque body and status for an error the JavaScript side caught that did not come from
+/// the engine (a failed `fetch` to the origin): logged here, answered 502.
+#[wasm_bindgen(js_name = originFailed)]
+pub fn origin_failed(message: &str) -> JsValue {
+    js_error(Error::Origin(message.to_owned()))
+}
