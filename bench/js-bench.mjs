@@ -37,7 +37,7 @@ await mf.dispose();
 agent.destroy();
 
 // Cold start share: compile + instantiate the package's wasm in V8 (the engine workerd uses).
-const bytes = readFileSync(path.join(root, "js/dist/worker/index.wasm"));
+const bytes = readFileSync(path.join(root, "js/dist/engine.wasm"));
 const stubImports = (module) => {
   const imports = {};
   for (const { module: m, name, kind } of WebAssembly.Module.imports(module)) {

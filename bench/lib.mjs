@@ -12,7 +12,7 @@ export { root };
 
 /** The proxy worker's module, relative to the repository. The one place its path is named in
  * bench/ (it is moving to js/proxy.js); PROXY_SCRIPT=... in the environment overrides it. */
-export const PROXY_SCRIPT = process.env.PROXY_SCRIPT ?? "build/index.js";
+export const PROXY_SCRIPT = process.env.PROXY_SCRIPT ?? "js/proxy.js";
 
 /** Miniflare options for one of our built workers, logging as deployed (the tests log at
  * debug level to read the KV mirror writes; a benchmark must not pay for that). */

@@ -22,7 +22,7 @@ export const env = {};
 export default {};
 `;
 
-const WASM_URL = new URL("./dist/worker/index.wasm", import.meta.url).href;
+const WASM_URL = new URL("./dist/engine.wasm", import.meta.url).href;
 
 // The hooks run on Node's loader thread; they only touch "cloudflare:workers" and this
 // package's own wasm file, and pass everything else on.
@@ -61,7 +61,7 @@ export function loadSessions() {
 
 const nowSeconds = () => Date.now() / 1000;
 
-/** A Map-backed KV namespace with the methods and argument shapes workers-rs uses. */
+/** A Map-backed KV namespace with the methods and argument shapes the package uses. */
 export class MemoryKV {
   #entries = new Map(); // key -> { value: string | Uint8Array, expiration?: number, metadata?: unknown }
 
@@ -297,7 +297,7 @@ class ObjectId {
 
 /**
  * A Durable Object namespace whose stubs reach one in-process instance of `Class` per id. The
- * class is named DurableObjectNamespace because workers-rs checks a binding's constructor name.
+ * class is named DurableObjectNamespace, as the runtime names it.
  */
 class DurableObjectNamespace {
   #Class;
@@ -328,7 +328,7 @@ class DurableObjectNamespace {
   }
   get(id) {
     const ns = this;
-    return {
+    const stub = {
       id,
       name: id.name,
       fetch(input, init) {
@@ -336,6 +336,19 @@ class DurableObjectNamespace {
         return ns.#instance(id).object.fetch(request);
       },
     };
+    // Any other property is an RPC method of the object: arguments are copied, as the
+    // runtime serializes them, and the call runs on the one instance of that name.
+    return new Proxy(stub, {
+      get(target, prop) {
+        if (prop in target) return target[prop];
+        if (typeof prop !== "string" || prop === "then") return undefined;
+        return async (...args) => {
+          const object = ns.#instance(id).object;
+          if (typeof object[prop] !== "function") throw new TypeError(`the Durable Object has no RPC method ${prop}`);
+          return object[prop](...structuredClone(args));
+        };
+      },
+    });
   }
   #instance(id) {
     const key = id.toString();

@@ -11,7 +11,7 @@ use super::host::{JsSweepStore, JsTransport};
 use super::sessions::{ScopeCore, SessionsCore};
 use super::{check_bindings, js_error, now_ms, read_settings};
 use crate::engine::proxy::{self, HeaderList, Incoming, ProxySettings};
-use crate::engine::Error;
+use crate::engine::{sweeper, Error};
 
 /// The proxy's settings and sessions, parsed once per isolate.
 #[wasm_bindgen]
@@ -111,9 +111,14 @@ impl ProxyCore {
         })
     }
 
-    /// One expiry sweep (the cron trigger).
+    /// One expiry sweep (the cron trigger). Never rejects: a failure is logged, and the
+    /// cursor stays where the next run should resume.
     pub fn sweep(&self, store: JsSweepStore) -> Promise {
-        self.sessions.sweep(store)
+        let s = self.sessions.inner.clone();
+        future_to_promise(async move {
+            sweeper::run_logged(&store, s.backend(), s.config(), now_ms()).await;
+            Ok(JsValue::UNDEFINED)
+        })
     }
 }
 

@@ -20,7 +20,7 @@ type Backend = RemoteBackend<JsTransport>;
 /// Session settings for a JavaScript worker.
 #[wasm_bindgen]
 pub struct SessionsCore {
-    inner: Sessions<Backend>,
+    pub(super) inner: Sessions<Backend>,
 }
 
 #[wasm_bindgen]

@@ -17,21 +17,19 @@
 //! Your crate must also export the Durable Object class: `pub use edge_sessions::platform::SessionLock;`
 //! is enough, as the class is compiled in with this crate.
 
-use std::rc::Rc;
-
 use worker::{Context, Env, Request, Response};
 
-use super::do_backend::DoBackend;
-use super::{add_set_cookie, cookie_header, cookie_path, env_config, js, now_ms};
-use crate::engine::request::RequestSession;
-use crate::engine::{cookies, store, Config, Error, Lifecycle, LockingMode, Session, Signer};
+use super::do_backend::{self, DoBackend};
+use super::kv::{self, KvSweepStore};
+use super::{add_set_cookie, env_config, js, now_ms};
+use crate::engine::scope::{self, Finished};
+use crate::engine::sweeper::{self, SweepReport};
+use crate::engine::{Config, Error, Lifecycle, Session, Signer};
 
 /// Session settings and storage for a worker; cheap to clone.
 #[derive(Clone)]
 pub struct Sessions {
-    config: Rc<Config>,
-    signer: Rc<Signer>,
-    backend: DoBackend,
+    inner: scope::Sessions<DoBackend>,
 }
 
 impl From<Error> for worker::Error {
@@ -66,6 +64,7 @@ impl From<worker::Error> for HandlerError {
 impl Sessions {
     /// Reads `SESSION_*` vars and the `SESSION_SECRET` secret from `env`.
     pub fn from_env(env: &Env) -> Result<Self, Error> {
+        super::log::init();
         let config = env_config::config(env)?;
         env_config::check_bindings(env)?;
         let signer =
@@ -75,43 +74,47 @@ impl Sessions {
 
     /// Uses an explicit config and signer with `env`'s `SESSIONS` and `SESSION_LOCKS` bindings.
     pub fn new(env: Env, config: Config, signer: Signer) -> Self {
-        let backend = DoBackend::new(env, &config);
+        super::log::init();
+        let backend = do_backend::backend(env, &config);
         Sessions {
-            config: Rc::new(config),
-            signer: Rc::new(signer),
-            backend,
+            inner: scope::Sessions::new(config, signer, backend),
         }
     }
 
     /// The settings in force.
     pub fn config(&self) -> &Config {
-        &self.config
+        self.inner.config()
     }
 
     /// Begins a request's session: verifies the cookie, touches no storage.
     pub fn start(&self, req: &Request) -> Result<SessionScope, Error> {
-        let presented =
-            cookies::select_joined(&cookie_header(req), &self.config.cookie.name, &self.signer);
+        let headers = req.headers();
+        let cookie = headers.get("cookie").ok().flatten().unwrap_or_default();
         let path = web_sys::Url::new(&req.inner().url())
             .map(|u| u.pathname())
             .unwrap_or_else(|_| "/".into());
-        let lock_on_load = self.config.locks_path(&path);
-        let cookie_path = cookie_path(req, &self.config.cookie);
+        let path_header = self
+            .config()
+            .cookie
+            .path_header
+            .as_deref()
+            .and_then(|h| headers.get(h).ok().flatten());
         Ok(SessionScope {
-            sessions: self.clone(),
-            inner: RequestSession::new(presented, lock_on_load),
-            cookie_path,
+            inner: self.inner.start(&cookie, &path, path_header.as_deref()),
         })
     }
 
-    /// Runs one expiry sweep with these settings (call it from your `#[event(scheduled)]`).
+    /// Runs one expiry sweep with these settings (call it from your `#[event(scheduled)]`);
+    /// returns the log line with the counts.
     pub async fn sweep(&self) -> Result<String, Error> {
-        super::sweep_job::sweep_with(&self.backend, &self.config).await
+        self.sweep_report().await.map(|r| r.line)
     }
 
     /// [`Self::sweep`], also listing the tags (hashes) of the sessions it deleted as expired.
-    pub async fn sweep_report(&self) -> Result<super::sweep_job::SweepReport, Error> {
-        super::sweep_job::sweep_report(&self.backend, &self.config).await
+    pub async fn sweep_report(&self) -> Result<SweepReport, Error> {
+        let backend = self.inner.backend();
+        let store = KvSweepStore(backend.transport().env().kv(kv::BINDING).map_err(js)?);
+        sweeper::run(&store, backend, self.config(), now_ms()).await
     }
 
     /// Runs `handler` with the request's session scope and commits its response, like the
@@ -163,32 +166,23 @@ impl Sessions {
 
 /// One request's session.
 pub struct SessionScope {
-    sessions: Sessions,
-    inner: RequestSession,
-    cookie_path: String,
+    inner: scope::Scope<DoBackend>,
 }
 
 impl SessionScope {
     /// The session, loaded (and locked, for implicit/early locking) on first use.
     pub async fn session(&mut self) -> Result<&mut Session, Error> {
-        self.inner.load(&self.sessions.backend, now_ms()).await
+        self.inner.session(now_ms()).await
     }
 
     /// Explicit locking: take the lock (FIFO, up to `SESSION_LOCK_TIMEOUT`) and reload under it.
     pub async fn acquire_lock(&mut self) -> Result<(), Error> {
-        if self.sessions.config.locking == LockingMode::None {
-            return Err(Error::Config(
-                "acquire_lock needs SESSION_LOCKING explicit, implicit or early".into(),
-            ));
-        }
-        self.inner.acquire(&self.sessions.backend, now_ms()).await
+        self.inner.acquire(now_ms()).await
     }
 
     /// Explicit locking: save the changes made so far under the lock, then release it.
     pub async fn release_lock(&mut self) -> Result<(), Error> {
-        self.inner
-            .release(&self.sessions.backend, &self.sessions.config, now_ms())
-            .await
+        self.inner.release(now_ms()).await
     }
 
     /// The session if it is already loaded.
@@ -221,7 +215,7 @@ impl SessionScope {
 
     /// Saves what changed and releases the lock (a read-only request's lock through
     /// `ctx.wait_until`), returning the Set-Cookie value to send, if any. [`Self::commit`] is
-    /// this plus the response headers; the JavaScript package adds the headers itself.
+    /// this plus the response headers.
     pub async fn finish(self, ctx: &Context) -> Result<Option<String>, Error> {
         self.finish_with_lifecycle(ctx).await.map(|(c, _)| c)
     }
@@ -232,31 +226,19 @@ impl SessionScope {
         self,
         ctx: &Context,
     ) -> Result<(Option<String>, Option<Lifecycle>), Error> {
-        let SessionScope {
-            sessions,
-            mut inner,
-            cookie_path,
-        } = self;
-        let pending = inner.loaded().and_then(|s| s.pending_lifecycle());
-        let (action, still_held) = inner
-            .finish(
-                &sessions.backend,
-                &sessions.config,
-                &sessions.signer,
-                now_ms(),
-            )
-            .await?;
-        if still_held.is_some() {
-            let backend = sessions.backend.clone();
-            ctx.wait_until(async move { store::abandon(&backend, still_held).await });
+        let Finished {
+            set_cookie,
+            lifecycle,
+            unlock,
+        } = self.inner.finish(now_ms()).await?;
+        if let Some(unlock) = unlock {
+            ctx.wait_until(unlock.run());
         }
-        let lifecycle = pending.and_then(|p| p.resolve(&action));
-        let set_cookie = cookies::for_action(&sessions.config.cookie, action, &cookie_path);
         Ok((set_cookie, lifecycle))
     }
 
     /// Ends the request without saving (the handler failed), releasing the lock.
     pub async fn abandon(self) {
-        self.inner.abandon(&self.sessions.backend).await
+        self.inner.abandon().await
     }
 }

@@ -1,6 +1,6 @@
-// Fault injection for the end-to-end tests: runs the real build (build/index.js + its wasm,
-// unchanged) on workerd behind a small JS shim worker that hands the Rust code a wrapped
-// `env`, in which the KV namespace `SESSIONS` and the Durable Object namespace `SESSION_LOCKS`
+// Fault injection for the end-to-end tests: runs the real proxy worker (js/proxy.js + the
+// engine's wasm, unchanged) on workerd behind a small JS shim worker that hands the proxy a
+// wrapped `env`, in which the KV namespace `SESSIONS` and the Durable Object namespace `SESSION_LOCKS`
 // can be made to fail on chosen calls. The SessionLock objects stay the real ones (the shim's
 // SessionLock class only subclasses the real class to give it the wrapped `env` too, so the
 // object's own KV mirror writes see the KV faults).
@@ -19,13 +19,14 @@
 // A rule (one per operation): all fields optional.
 //   error     KV only: "throw" (default: an Error "injected fault: KV <OP> failed") or "429"
 //             (an Error "KV <OP> failed: 429 Too Many Requests", as KV reports its rate limit)
-//   when      DO fetch only: "before" (default: thrown without calling the object, which never
-//             sees the request) or "after" (the object answered, its body is read to the end,
-//             then the answer is dropped and the error thrown)
+//   when      DO calls only: "before" (default: thrown without calling the object, which never
+//             sees the call) or "after" (the object answered in full, then the answer is
+//             dropped and the error thrown)
 //   retryable, overloaded   DO fetch only: set err.retryable / err.overloaded = true
 //   message   the thrown Error's message (a default per kind otherwise)
 //   key       KV only: only calls whose key (list: prefix option) starts with this string
-//   path      DO fetch only: only requests whose URL path is this (e.g. "/apply", "/begin")
+//   path      DO calls only: only calls of this operation, named as a path ("/apply",
+//             "/begin", "/release", "/sweep": one RPC method of SessionLock each)
 //   nth       fail only the nth matching call (1-based, counted from set())
 //   skip      let this many matching calls through first
 //   times     fail at most this many calls
@@ -45,13 +46,17 @@
 import { Miniflare } from "miniflare";
 import { workerOptions, BASE } from "./harness.mjs";
 
-/** The KV methods workers-rs 0.8 takes from the binding (worker/src/kv/mod.rs). */
+/** The KV methods a worker or object may call on the binding. */
 export const KV_OPS = ["get", "getWithMetadata", "put", "list", "delete"];
 
-// The shim worker, in the same module graph as build/index.js (imported by its real path).
+/** SessionLock's RPC methods (src/engine/wire.rs, Op). */
+const DO_OPS = ["begin", "apply", "release", "sweep"];
+
+// The shim worker, in the same module graph as js/proxy.js (imported by its real path).
 const SHIM_PATH = "tests/e2e/__faulty_worker.mjs";
 const SHIM = String.raw`
-import Real, { SessionLock as RealSessionLock } from "../../build/index.js";
+import Real, { SessionLock as RealSessionLock } from "../../js/proxy.js";
+const DO_OPS = ${JSON.stringify(DO_OPS)};
 
 const KV_OPS = ${JSON.stringify(KV_OPS)};
 let rules = {};      // "kv.put" | "do.fetch" -> rule
@@ -152,17 +157,20 @@ class DurableObjectStub {
     this.id = inner.id;
     this.name = inner.name;
   }
-  async fetch(input, init) {
+  fetch(input, init) {
+    return this.inner.fetch(input, init);
+  }
+  /** One RPC call of SessionLock, counted (and failed) under the path "/<op>". */
+  async rpc(op, args) {
     const c = counts.do.fetch;
     c.calls++;
-    const path = pathOf(input);
+    const path = "/" + op;
     c.paths[path] = (c.paths[path] ?? 0) + 1;
     const rule = decide("do.fetch", path);
-    if (!rule) return this.inner.fetch(input, init);
+    if (!rule) return this.inner[op](...args);
     const when = rule.when ?? "before";
     if (when === "after") {
-      const res = await this.inner.fetch(input, init);
-      await res.arrayBuffer(); // the object has answered in full: its work is done
+      await this.inner[op](...args); // the object has answered in full: its work is done
     }
     if (rule.delayMs) await sleep(rule.delayMs);
     c.injected++;
@@ -172,8 +180,12 @@ class DurableObjectStub {
   }
   connect(...args) { return this.inner.connect(...args); }
 }
+for (const op of DO_OPS) {
+  DurableObjectStub.prototype[op] = function (...args) {
+    return this.rpc(op, args);
+  };
+}
 
-// workers-rs checks this binding's constructor name ("DurableObjectNamespace").
 class DurableObjectNamespace {
   constructor(inner) { this.inner = inner; }
   idFromName(...a) { return this.inner.idFromName(...a); }
@@ -246,14 +258,15 @@ export class SessionLock extends RealSessionLock {
 }
 `;
 
-/** Miniflare options running build/ behind the fault shim (else as harness workerOptions). */
+/** Miniflare options running js/proxy.js behind the fault shim (else as harness
+ * workerOptions). */
 export function faultyWorkerOptions(bindings = {}) {
-  const options = workerOptions("build/index.js", bindings);
+  const options = workerOptions("js/proxy.js", bindings);
   delete options.scriptPath;
   options.modules = [
     { type: "ESModule", path: SHIM_PATH, contents: SHIM },
-    { type: "ESModule", path: "build/index.js" },
-    { type: "CompiledWasm", path: "build/index_bg.wasm" },
+    ...["js/proxy.js", "js/lock.js", "js/engine.js", "js/dist/engine.js"].map((path) => ({ type: "ESModule", path })),
+    { type: "CompiledWasm", path: "js/dist/engine.wasm" },
   ];
   delete options.modulesRules;
   return options;

@@ -64,7 +64,7 @@ new_sqlite_classes = ["SessionLock"]
 
   test("the tarball carries the wasm, the glue and the types", () => {
     const files = readdirSync(path.join(project, "node_modules/edge-sessions"), { recursive: true }).map(String);
-    for (const f of ["index.js", "index.d.ts", "handoff.js", "handoff.d.ts", "dist/index.js", "dist/worker/index.wasm", "dist/worker/shim.mjs"]) {
+    for (const f of ["index.js", "index.d.ts", "handoff.js", "handoff.d.ts", "engine.js", "lock.js", "proxy.js", "dist/engine.js", "dist/engine.wasm"]) {
       assert.ok(files.includes(f), `${f} in ${files.join(", ")}`);
     }
   });
