@@ -54,6 +54,19 @@ pub enum LockingMode {
     None,
 }
 
+/// When a locked request's plain update is written (`SESSION_COMMIT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CommitMode {
+    /// Every change is confirmed by the session's object before the response leaves.
+    #[default]
+    BeforeResponse,
+    /// A plain update of an existing session held under the lock is written after the
+    /// response (still fenced, and the lock is held until it lands, so the next request reads
+    /// it). Creates, regenerates, destroys and size refusals still happen before the
+    /// response; a late failure can only be logged.
+    AfterResponse,
+}
+
 /// Cookie options: every CherryPy option plus httponly, samesite and partitioned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CookieConfig {
@@ -160,6 +173,7 @@ pub const VAR_NAMES: &[&str] = &[
     "SESSION_ABSOLUTE_TIMEOUT",
     "SESSION_REFRESH_SHARE",
     "SESSION_LOCKING",
+    "SESSION_COMMIT",
     "SESSION_LOCK_TIMEOUT",
     "SESSION_LOCK_LEASE",
     "SESSION_UNLOCKED_PATHS",
@@ -193,6 +207,8 @@ pub struct Config {
     pub refresh_share: f64,
     /// Locking mode.
     pub locking: LockingMode,
+    /// When plain updates under the lock are written.
+    pub commit: CommitMode,
     /// How long a request waits for the lock before a 503.
     pub lock_wait: Duration,
     /// How long a lock is held before it expires if its holder died.
@@ -224,6 +240,7 @@ impl Default for Config {
             absolute_timeout: None,
             refresh_share: 0.1,
             locking: LockingMode::Implicit,
+            commit: CommitMode::BeforeResponse,
             lock_wait: Duration::from_secs(10),
             lock_lease: Duration::from_secs(30),
             unlocked_paths: Vec::new(),
@@ -290,6 +307,17 @@ impl Config {
                 _ => {
                     return Err(Error::Config(format!(
                         "SESSION_LOCKING must be implicit, early, explicit or none, got \"{v}\""
+                    )))
+                }
+            };
+        }
+        if let Some(v) = var("SESSION_COMMIT") {
+            c.commit = match v.trim().to_ascii_lowercase().as_str() {
+                "before-response" => CommitMode::BeforeResponse,
+                "after-response" => CommitMode::AfterResponse,
+                _ => {
+                    return Err(Error::Config(format!(
+                        "SESSION_COMMIT must be before-response or after-response, got \"{v}\""
                     )))
                 }
             };

@@ -29,7 +29,9 @@ pub mod sweeper;
 pub mod throttle;
 pub mod wire;
 
-pub use config::{Config, CookieConfig, HeaderNames, LockingMode, SameSite, StoreParams};
+pub use config::{
+    CommitMode, Config, CookieConfig, HeaderNames, LockingMode, SameSite, StoreParams,
+};
 pub use error::Error;
 pub use id::SessionId;
 pub use lock::{FifoLock, Lease};

@@ -359,7 +359,11 @@ impl<H: ObjectHost> LockObject<H> {
     pub async fn alarm(&self) -> Result<(), Error> {
         let r = self.on_alarm().await;
         if let Err(e) = &r {
-            log::emit(Level::Error, "alarm_failed", &format!("session lock alarm: {e}"));
+            log::emit(
+                Level::Error,
+                "alarm_failed",
+                &format!("session lock alarm: {e}"),
+            );
         }
         r
     }
@@ -375,10 +379,16 @@ impl<H: ObjectHost> LockObject<H> {
                 // Counted from the start of the write, so a change that lands while it is in
                 // flight is scheduled a full second later (KV's per-key rate).
                 self.last_kv_write.set(Some(now));
-                let meta = serde_json::to_string(&r.meta()).map_err(|e| Error::Backend(e.to_string()))?;
+                let meta =
+                    serde_json::to_string(&r.meta()).map_err(|e| Error::Backend(e.to_string()))?;
                 let put = self
                     .host
-                    .kv_put(&kv_key(&prefix, &id), r.encode(), kv_expiration(&r, now), meta)
+                    .kv_put(
+                        &kv_key(&prefix, &id),
+                        r.encode(),
+                        kv_expiration(&r, now),
+                        meta,
+                    )
                     .await;
                 if let Err(e) = put {
                     let msg = format!("kv mirror write for {} deferred: {e}", id.log_tag());

@@ -131,7 +131,9 @@ pub fn check_status(status: u16, has_socket: bool) -> Result<(), Error> {
         101 if has_socket => Ok(()),
         101 => Err(Error::Origin("101 without a WebSocket".into())),
         200..=599 => Ok(()),
-        _ => Err(Error::Origin(format!("status {status} cannot be passed on"))),
+        _ => Err(Error::Origin(format!(
+            "status {status} cannot be passed on"
+        ))),
     }
 }
 

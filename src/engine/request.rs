@@ -2,6 +2,7 @@
 //! first use, as CherryPy loads lazily, with the configured locking, including CherryPy's
 //! explicit mode where the handler acquires and releases the lock itself.
 
+use super::record::Change;
 use super::session::CookieAction;
 use super::signing::Verified;
 use super::store::{self, Backend, Opened};
@@ -133,6 +134,28 @@ impl RequestSession {
         match self.opened {
             None => Ok((CookieAction::Keep, None)),
             Some(opened) => store::commit_deferred(backend, opened, cfg, signer, now).await,
+        }
+    }
+
+    /// With `SESSION_COMMIT=after-response`: the cookie to send now if this request's commit
+    /// may go after the response, that is, a plain update of an existing session held under
+    /// the lock, within the size limit. `None` means commit before the response as usual
+    /// (nothing to write, no lock, a create, regenerate or destroy, or a refusal to report).
+    pub fn after_response_cookie(
+        &self,
+        cfg: &Config,
+        signer: &Signer,
+        now: u64,
+    ) -> Option<CookieAction> {
+        let o = self.opened.as_ref()?;
+        let s = &o.session;
+        if o.held.is_none() || s.is_new() || s.regenerated() || s.is_destroyed() {
+            return None;
+        }
+        let plan = s.plan(cfg, signer, now).ok()?;
+        match plan.ops.as_slice() {
+            [(id, Change::Update { .. })] if id == s.id() => Some(plan.cookie),
+            _ => None,
         }
     }
 

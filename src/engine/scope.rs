@@ -5,9 +5,11 @@
 
 use std::rc::Rc;
 
+use super::log::{self, Level};
 use super::request::RequestSession;
 use super::store::{self, Backend};
-use super::{cookies, Config, Error, Lease, Lifecycle, LockingMode, Session, SessionId, Signer};
+use super::{cookies, CommitMode, Config, Error, Lease, Lifecycle, LockingMode};
+use super::{Session, SessionId, Signer};
 
 /// Session settings and storage for a worker; cheap to clone.
 pub struct Sessions<B> {
@@ -72,21 +74,49 @@ pub struct Finished<B> {
     pub set_cookie: Option<String>,
     /// What the commit did to the session's life, for audit hooks.
     pub lifecycle: Option<Lifecycle>,
-    /// A read-only request's lock, to release off the response path (`waitUntil`).
+    /// Work left for after the response (`waitUntil`): a lock to release, or a commit.
     pub unlock: Option<Unlock<B>>,
 }
 
-/// A lock still to be released.
-pub struct Unlock<B> {
-    backend: B,
-    held: (SessionId, Lease),
+/// Work a request leaves for after its response; the lock is held until it is done.
+pub enum Unlock<B> {
+    /// A read-only request's lock, to release.
+    Release {
+        /// Where the lock is.
+        backend: B,
+        /// The lock.
+        held: (SessionId, Lease),
+    },
+    /// A plain update to write, fenced, releasing the lock with it
+    /// (`SESSION_COMMIT=after-response`).
+    Commit {
+        /// The request's session and settings.
+        scope: Box<Scope<B>>,
+        /// The time the response was built, for the commit.
+        now: u64,
+    },
 }
 
-impl<B: Backend> Unlock<B> {
-    /// Releases the lock (a stale lease is ignored; a failure only shortens nothing: the lease
-    /// runs out).
+impl<B: Backend + Clone> Unlock<B> {
+    /// Releases the lock or writes the deferred commit. A failed release only lets the lease
+    /// run out; a failed late commit is logged (its response is already gone).
     pub async fn run(self) {
-        store::abandon(&self.backend, Some(self.held)).await
+        match self {
+            Unlock::Release { backend, held } => store::abandon(&backend, Some(held)).await,
+            Unlock::Commit { scope, now } => {
+                let Scope {
+                    sessions, inner, ..
+                } = *scope;
+                let s = &sessions;
+                match inner.finish(&s.backend, &s.config, &s.signer, now).await {
+                    Ok((_, still_held)) => store::abandon(&s.backend, still_held).await,
+                    Err(e) => {
+                        let msg = format!("session commit after the response failed: {e}");
+                        log::emit(Level::Error, "late_commit_failed", &msg);
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -125,6 +155,20 @@ impl<B: Backend + Clone> Scope<B> {
     /// Saves what changed and releases the lock (a read-only request's lock comes back in
     /// [`Finished::unlock`]), returning the Set-Cookie and the lifecycle event.
     pub async fn finish(self, now: u64) -> Result<Finished<B>, Error> {
+        if self.sessions.config.commit == CommitMode::AfterResponse {
+            let s = &self.sessions;
+            if let Some(action) = self.inner.after_response_cookie(&s.config, &s.signer, now) {
+                let set_cookie = cookies::for_action(&s.config.cookie, action, &self.cookie_path);
+                return Ok(Finished {
+                    set_cookie,
+                    lifecycle: None,
+                    unlock: Some(Unlock::Commit {
+                        scope: Box::new(self),
+                        now,
+                    }),
+                });
+            }
+        }
         let Scope {
             sessions,
             mut inner,
@@ -139,7 +183,7 @@ impl<B: Backend + Clone> Scope<B> {
         Ok(Finished {
             set_cookie,
             lifecycle,
-            unlock: still_held.map(|held| Unlock {
+            unlock: still_held.map(|held| Unlock::Release {
                 backend: sessions.backend.clone(),
                 held,
             }),

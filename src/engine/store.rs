@@ -39,6 +39,25 @@ pub trait Backend {
     async fn release(&self, id: &SessionId, lease: &Lease) -> Result<(), Error>;
 }
 
+/// A shared backend is a backend (handler scopes hold a clone of theirs).
+impl<B: Backend> Backend for std::rc::Rc<B> {
+    async fn begin(&self, id: &SessionId, lock: bool) -> Result<Begun, Error> {
+        (**self).begin(id, lock).await
+    }
+    async fn apply(
+        &self,
+        id: &SessionId,
+        change: &Change,
+        lease: Option<&Lease>,
+        release: bool,
+    ) -> Result<(), Error> {
+        (**self).apply(id, change, lease, release).await
+    }
+    async fn release(&self, id: &SessionId, lease: &Lease) -> Result<(), Error> {
+        (**self).release(id, lease).await
+    }
+}
+
 /// A session opened for one request, with the lock it holds.
 #[derive(Debug)]
 pub struct Opened {

@@ -54,7 +54,9 @@ pub fn parse_list(json: &str) -> Result<Page, Error> {
             .keys
             .into_iter()
             .map(|k| ListedKey {
-                meta: k.metadata.and_then(|m| serde_json::from_value::<Meta>(m).ok()),
+                meta: k
+                    .metadata
+                    .and_then(|m| serde_json::from_value::<Meta>(m).ok()),
                 name: k.name,
             })
             .collect(),
@@ -85,7 +87,9 @@ pub async fn run<K: SweepStore, T: Transport>(
     let mut kept = 0;
     let mut expired = Vec::new();
     while let Some(cursor) = sweep.next_list() {
-        let page = kv.list(&cfg.key_prefix, cursor.clone(), cfg.sweep_page).await?;
+        let page = kv
+            .list(&cfg.key_prefix, cursor.clone(), cfg.sweep_page)
+            .await?;
         let mut failed = false;
         for id in sweep.page(page) {
             match objects.sweep(&id).await {

@@ -127,7 +127,14 @@ impl ObjectHost for JsObjectHost {
         expiration: u64,
         metadata: String,
     ) -> Result<(), Error> {
-        done(JsObjectHost::kv_put(self, key, value, expiration as f64, metadata)).await
+        done(JsObjectHost::kv_put(
+            self,
+            key,
+            value,
+            expiration as f64,
+            metadata,
+        ))
+        .await
     }
     async fn kv_delete(&self, key: &str) -> Result<(), Error> {
         done(JsObjectHost::kv_delete(self, key)).await

@@ -72,7 +72,10 @@ fn json_value(json: &str) -> Result<serde_json::Value, JsValue> {
 /// booleans) over `env`'s string vars and secrets.
 fn read_settings(env: &JsValue, options: &JsValue) -> Result<HashMap<String, String>, JsValue> {
     let mut out = HashMap::new();
-    for name in VAR_NAMES.iter().chain(["ORIGIN", "SESSION_ORIGIN_SECRET"].iter()) {
+    for name in VAR_NAMES
+        .iter()
+        .chain(["ORIGIN", "SESSION_ORIGIN_SECRET"].iter())
+    {
         if let Some(v) = js_sys::Reflect::get(env, &JsValue::from_str(name))
             .ok()
             .and_then(|v| v.as_string())

@@ -2,10 +2,10 @@
 
 use worker::kv::KvStore;
 
+use crate::engine::record::Meta;
+use crate::engine::sweep::ListedKey;
 use crate::engine::sweep::Page;
 use crate::engine::sweeper::SweepStore;
-use crate::engine::sweep::ListedKey;
-use crate::engine::record::Meta;
 use crate::engine::Error;
 
 /// The KV binding name.
@@ -23,7 +23,12 @@ impl SweepStore for KvSweepStore {
         self.0.get(key).text().await.map_err(backend)
     }
     async fn put(&self, key: &str, value: &str) -> Result<(), Error> {
-        self.0.put(key, value).map_err(backend)?.execute().await.map_err(backend)
+        self.0
+            .put(key, value)
+            .map_err(backend)?
+            .execute()
+            .await
+            .map_err(backend)
     }
     async fn delete(&self, key: &str) -> Result<(), Error> {
         self.0.delete(key).await.map_err(backend)

@@ -35,7 +35,11 @@ impl ObjectHost for StateHost {
         self.state.storage().get(key).await.map_err(storage_err)
     }
     async fn put(&self, key: &str, value: String) -> std::result::Result<(), Error> {
-        self.state.storage().put(key, value).await.map_err(storage_err)
+        self.state
+            .storage()
+            .put(key, value)
+            .await
+            .map_err(storage_err)
     }
     async fn delete(&self, key: &str) -> std::result::Result<(), Error> {
         self.state
