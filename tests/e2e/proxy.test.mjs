@@ -661,6 +661,78 @@ describe("proxy with a short lock timeout", () => {
   }
 });
 
+describe("proxy with SESSION_COMMIT=after-response", () => {
+  let origin, w;
+  before(async () => {
+    origin = await startOrigin();
+    w = await startWorker(origin.url, { SESSION_COMMIT: "after-response" });
+  });
+  after(async () => {
+    await w?.dispose();
+    await origin?.close();
+  });
+
+  test("a plain update lands after the response, before the next request reads the session", async () => {
+    const first = await w.fetch("/set?who=me");
+    await first.arrayBuffer();
+    const value = sessionCookie(first).value;
+    // each increment's commit goes after its response, holding the lock until it lands: the
+    // next request, sent the moment the previous answer arrived, must read it
+    for (let i = 1; i <= 10; i++) {
+      const res = await w.fetch("/incr?key=count", cookieHeader(value));
+      assert.equal(res.status, 200);
+      await res.arrayBuffer();
+    }
+    const res = await w.fetch("/echo", cookieHeader(value));
+    assert.equal((await res.json()).data.count, 10);
+  });
+
+  test("30 concurrent increments on one session give exactly 30", async () => {
+    const first = await w.fetch("/set?who=me");
+    await first.arrayBuffer();
+    const value = sessionCookie(first).value;
+    const results = await Promise.all(
+      Array.from({ length: 30 }, () => w.fetch("/incr?key=count", cookieHeader(value)).then(async (r) => (await r.arrayBuffer(), r.status)))
+    );
+    assert.deepEqual(results, Array(30).fill(200));
+    const res = await w.fetch("/echo", cookieHeader(value));
+    assert.equal((await res.json()).data.count, 30);
+  });
+
+  test("creates, regenerates, destroys and size refusals are still confirmed before the response", async () => {
+    const first = await w.fetch("/set?who=me");
+    await first.arrayBuffer();
+    const value = sessionCookie(first).value;
+    const key = `session:${idOf(value)}`;
+    await eventually(() => w.kv.get(key), 3000, "the new session reached KV");
+    const regen = await w.fetch("/regenerate", cookieHeader(value));
+    await regen.arrayBuffer();
+    const renewed = sessionCookie(regen).value;
+    // the old id is refused at once: its object deleted it before the response
+    const old = await w.fetch("/echo", cookieHeader(value));
+    assert.equal((await old.json()).headers["x-session-new"], "1");
+    const big = await w.fetch(`/set?blob=${"x".repeat(5000)}`, cookieHeader(renewed));
+    assert.equal(big.status, 507);
+    await big.arrayBuffer();
+    const out = await w.fetch("/destroy", cookieHeader(renewed));
+    await out.arrayBuffer();
+    const after = await w.fetch("/echo", cookieHeader(renewed));
+    assert.equal((await after.json()).headers["x-session-new"], "1", "destroyed before the logout's response");
+  });
+
+  test("the setting is validated", async () => {
+    const bad = await startWorker(origin.url, { SESSION_COMMIT: "later" });
+    try {
+      const res = await bad.fetch("/echo");
+      assert.equal(res.status, 500);
+      assert.equal(await res.text(), "session service misconfigured");
+      await eventually(() => bad.output.some((l) => /SESSION_COMMIT must be before-response or after-response/.test(l)), 2000, "a log line naming it");
+    } finally {
+      await bad.dispose();
+    }
+  });
+});
+
 describe("proxy with persisted object storage", () => {
   let origin, w, dir, ns;
   before(async () => {
