@@ -2,29 +2,71 @@
 // in it; the files beside this one only move bytes between it and the platform.
 //
 // A wasm trap (a Rust panic, or any other fault) leaves an instance's memory and stack in an
-// unknown state. The layer then answers the failed request with an opaque 500 and swaps in a
-// fresh instance for new requests (`renew`); requests already running on the old instance
-// finish on it, as each holds its own instance's objects.
+// unknown state. The layer then answers the failed request with an opaque 500, and new work
+// goes to a fresh instance; requests already running on the old instance finish on it, as
+// each holds its own instance's objects. (A panic inside an awaited step rejects that step's
+// promise: src/js/task.rs.)
 import wasmModule from "./dist/engine.wasm";
 import { instantiate } from "./dist/engine.js";
 
-let current = instantiate(wasmModule);
+/** The instances that trapped. */
+const dead = new WeakSet();
+
+function start() {
+  const instance = instantiate(wasmModule);
+  instance.onTrap(() => trapped(instance));
+  return instance;
+}
+
+let current = start();
 
 /** The engine instance new work should use. */
 export function engine() {
   return current;
 }
 
-/** Whether `err` is a wasm trap (as opposed to an error the engine threw on purpose). */
-export function isTrap(err) {
-  return err instanceof WebAssembly.RuntimeError;
+/** The error a request gets when its engine instance trapped: an opaque 500. */
+export function trapError() {
+  const err = new Error("session engine failed");
+  err.status = 500;
+  err.publicMessage = "internal error";
+  return err;
 }
 
-/** After a trap in `instance`: new work gets a fresh instance (once per trapped instance). */
-export function renew(instance) {
+/** `instance` trapped: new work gets a fresh instance (once per trapped instance). */
+function trapped(instance) {
+  if (dead.has(instance)) return;
+  dead.add(instance);
   if (instance === current) {
-    console.error(JSON.stringify({ level: "error", event: "engine_trap", msg: "wasm engine trapped; re-instantiated" }));
-    current = instantiate(wasmModule);
+    console.error(JSON.stringify({ level: "error", event: "engine_trap", msg: "wasm engine trapped; a fresh instance serves new requests" }));
+    current = start();
+  }
+}
+
+/** Whether `instance` trapped (its objects must not be used any more). */
+export function isTrapped(instance) {
+  return dead.has(instance);
+}
+
+/** Runs a synchronous engine call on `instance`; a trap becomes the opaque 500 error. */
+export function call(instance, f) {
+  try {
+    return f();
+  } catch (err) {
+    if (!(err instanceof WebAssembly.RuntimeError)) throw err;
+    trapped(instance);
+    throw trapError();
+  }
+}
+
+/** Awaits an engine promise of `instance`; a trap becomes the opaque 500 error. */
+export async function settle(instance, promise) {
+  try {
+    return await promise;
+  } catch (err) {
+    if (!(err instanceof WebAssembly.RuntimeError)) throw err;
+    trapped(instance);
+    throw trapError();
   }
 }
 

@@ -1,7 +1,7 @@
 // edge-sessions for JavaScript Workers: thin glue over the Rust engine (dist/, built by
 // scripts/build.sh). All session logic (signing, fixation rejection, change tracking, locking,
 // merge patches) runs in the wasm module; this file only adapts it to JavaScript habits.
-import { engine, isTrap, renew, transport, sweepStore } from "./engine.js";
+import { engine, call, settle, isTrapped, transport, sweepStore } from "./engine.js";
 import { SessionLock } from "./lock.js";
 
 export { SessionLock };
@@ -23,24 +23,6 @@ function coreFor(env, options) {
     byOptions.set(key, entry);
   }
   return entry;
-}
-
-/** Runs `f` on `instance`'s objects; a wasm trap renews the engine and becomes an opaque 500. */
-function guarded(instance, f) {
-  try {
-    return f();
-  } catch (err) {
-    throw trapped(instance, err);
-  }
-}
-
-function trapped(instance, err) {
-  if (!isTrap(err)) return err;
-  renew(instance);
-  const e = new Error("session engine failed");
-  e.status = 500;
-  e.publicMessage = "internal error";
-  return e;
 }
 
 /** Session keys are strings; anything else is a caller's bug, reported before it reaches wasm. */
@@ -76,22 +58,36 @@ function prepare(response) {
 /** One request's session. Values are anything JSON can carry. */
 export class Session {
   #scope;
-  constructor(scope) {
+  #instance;
+  constructor(scope, instance) {
     this.#scope = scope;
+    this.#instance = instance;
   }
-  /** @internal */
+  /** @internal the engine scope, reached only through `run` and `wait` */
   get _scope() {
     return this.#scope;
   }
+  /** @internal runs a synchronous engine call (a trap becomes an opaque 500) */
+  _run(f) {
+    return call(this.#instance, () => f(this.#scope));
+  }
+  /** @internal awaits an engine call (a trap becomes an opaque 500, never a hang) */
+  _wait(f) {
+    return settle(this.#instance, call(this.#instance, () => f(this.#scope)));
+  }
+  /** @internal whether the engine instance behind this session trapped */
+  get _dead() {
+    return isTrapped(this.#instance);
+  }
   get id() {
-    return this.#scope.id();
+    return this._run((s) => s.id());
   }
   get isNew() {
-    return this.#scope.isNew();
+    return this._run((s) => s.isNew());
   }
   get(key) {
     checkKey(key);
-    const text = this.#scope.get(key);
+    const text = this._run((s) => s.get(key));
     return text === undefined ? undefined : JSON.parse(text);
   }
   /** `key` now holds exactly `value`; `set(key, null)` deletes `key`. */
@@ -99,7 +95,7 @@ export class Session {
     checkKey(key);
     const text = JSON.stringify(value);
     if (text === undefined) throw new TypeError(`session value for ${key} is not JSON-serializable`);
-    this.#scope.set(key, text);
+    this._run((s) => s.set(key, text));
     return this;
   }
   /**
@@ -108,7 +104,7 @@ export class Session {
    * Max-Age; the absolute timeout still caps it.
    */
   setTimeout(duration) {
-    this.#scope.setTimeout(String(duration));
+    this._run((s) => s.setTimeout(String(duration)));
     return this;
   }
   /** Stores `value` under `key` until it is read once with getFlash (a message after a redirect). */
@@ -116,47 +112,47 @@ export class Session {
     checkKey(key);
     const text = JSON.stringify(value);
     if (text === undefined) throw new TypeError(`flash value for ${key} is not JSON-serializable`);
-    this.#scope.flash(key, text);
+    this._run((s) => s.flash(key, text));
     return this;
   }
   /** Reads a flash value and removes it (read once); undefined when there is none. */
   getFlash(key) {
     checkKey(key);
-    const text = this.#scope.takeFlash(key);
+    const text = this._run((s) => s.takeFlash(key));
     return text === undefined ? undefined : JSON.parse(text);
   }
   delete(key) {
     checkKey(key);
-    return this.#scope.remove(key);
+    return this._run((s) => s.remove(key));
   }
   has(key) {
     checkKey(key);
-    return this.#scope.has(key);
+    return this._run((s) => s.has(key));
   }
   keys() {
-    return this.#scope.keys();
+    return this._run((s) => s.keys());
   }
   toJSON() {
-    return JSON.parse(this.#scope.dataJson());
+    return JSON.parse(this._run((s) => s.dataJson()));
   }
   /** New id, same data; the old id stops working at commit. Call it after login. */
   regenerate() {
-    this.#scope.regenerate();
+    this._run((s) => s.regenerate());
   }
   /** Delete the data server-side and expire the cookie at commit. */
   destroy() {
-    this.#scope.destroy();
+    this._run((s) => s.destroy());
   }
   /** Explicit locking: take the session's lock (FIFO) and reload the data under it. */
   acquire() {
-    return this.#scope.acquire();
+    return this._wait((s) => s.acquire());
   }
   /** Explicit locking: save the changes made so far under the lock, then release it. */
   release() {
-    return this.#scope.release();
+    return this._wait((s) => s.release());
   }
   get holdsLock() {
-    return this.#scope.holdsLock();
+    return this._run((s) => s.holdsLock());
   }
 }
 
@@ -190,19 +186,16 @@ export class Sessions {
   async load(request) {
     const core = this.#core;
     const pathHeader = core.pathHeader;
-    const scope = guarded(this.#instance, () =>
+    const instance = this.#instance;
+    const scope = call(instance, () =>
       core.start(
         request.headers.get("cookie") ?? "",
         new URL(request.url).pathname,
         pathHeader === undefined ? undefined : request.headers.get(pathHeader) ?? undefined
       )
     );
-    try {
-      await scope.load();
-    } catch (err) {
-      throw trapped(this.#instance, err);
-    }
-    return new Session(scope);
+    await settle(instance, call(instance, () => scope.load()));
+    return new Session(scope, instance);
   }
 
   /**
@@ -219,7 +212,7 @@ export class Sessions {
       await this.abandon(session);
       throw err;
     }
-    const { setCookie, lifecycle } = JSON.parse(await session._scope.finish(ctx));
+    const { setCookie, lifecycle } = JSON.parse(await session._wait((s) => s.finish(ctx)));
     if (setCookie !== null) {
       ready.headers.append("set-cookie", setCookie);
       ready.headers.set("cache-control", "private, no-store");
@@ -229,13 +222,15 @@ export class Sessions {
   }
 
   /** Ends the request without saving, releasing the lock. */
-  abandon(session) {
-    return session._scope.abandon();
+  async abandon(session) {
+    // a trapped instance's objects are not touched again: its lease simply runs out
+    if (!session._dead) await session._wait((s) => s.abandon());
   }
 
   /**
    * Runs `handler(session)` and commits its response; on every path the lock is released.
-   * Session errors become their opaque response (503 busy, 409 lease lost, ...).
+   * Session errors, wherever they happen, become their opaque response (503 busy, 409 lease
+   * lost, 507 too large, 500 engine failure); the handler's own errors are rethrown.
    */
   async withSession(request, ctx, handler) {
     let session;
@@ -251,6 +246,10 @@ export class Sessions {
       response = await handler(session);
     } catch (err) {
       ctx.waitUntil(this.abandon(session));
+      // a session error inside the handler (busy, too large, an engine trap) is answered
+      // like one at load or commit; any other error is the handler's own and goes on
+      const r = errorResponse(err);
+      if (r) return r;
       throw err;
     }
     try {
@@ -264,7 +263,9 @@ export class Sessions {
 
   /** One expiry sweep; call it from your scheduled handler. Resolves to a log line. */
   async sweep() {
-    const { line, expired } = JSON.parse(await this.#core.sweep(sweepStore(this.#env.SESSIONS)));
+    const instance = this.#instance;
+    const pending = call(instance, () => this.#core.sweep(sweepStore(this.#env.SESSIONS)));
+    const { line, expired } = JSON.parse(await settle(instance, pending));
     for (const id of expired) this.#emit({ type: "expired", id });
     return line;
   }

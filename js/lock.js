@@ -2,7 +2,7 @@
 // lock, leases and fencing, the record, the KV mirror, expiry) are the engine's LockObject;
 // this class hands it the object's storage, alarm and KV, and forwards each call.
 import { DurableObject } from "cloudflare:workers";
-import { engine, isTrap, renew } from "./engine.js";
+import { engine, call, settle } from "./engine.js";
 
 /** The object's platform calls, as the engine asks for them (see src/engine/object.rs). */
 class ObjectHost {
@@ -47,24 +47,32 @@ export class SessionLock extends DurableObject {
   #instance;
   #core;
 
-  /** The engine object, rebuilt after a trap (as after a restart: leases held are refused). */
+  /**
+   * The engine object. After a trap in this isolate it moves to the fresh engine instance once
+   * no request holds or waits for its lock, so in-flight holders keep their leases; if the
+   * trap was its own, it moves at once (as after a restart: leases held are refused).
+   */
   #object() {
     const instance = engine();
-    if (this.#instance !== instance) {
+    if (this.#instance !== instance && this.#movable()) {
       this.#core = new instance.LockCore(new ObjectHost(this.ctx, this.env));
       this.#instance = instance;
     }
-    return [instance, this.#core];
+    return [this.#instance, this.#core];
+  }
+
+  #movable() {
+    if (this.#core === undefined) return true;
+    try {
+      return call(this.#instance, () => this.#core.idle());
+    } catch {
+      return true; // its own instance is broken
+    }
   }
 
   async #call(op, body) {
     const [instance, core] = this.#object();
-    try {
-      return await core.call(op, body);
-    } catch (err) {
-      if (isTrap(err)) renew(instance);
-      throw new Error("session lock object failed");
-    }
+    return settle(instance, call(instance, () => core.call(op, body)));
   }
 
   /** Lock (optionally) and load. `body` and the answer are JSON text (src/engine/wire.rs). */
@@ -84,13 +92,9 @@ export class SessionLock extends DurableObject {
     return this.#call("sweep", body);
   }
 
+  /** Mirrors to KV or purges; a failure rejects, and the runtime retries the alarm. */
   async alarm() {
     const [instance, core] = this.#object();
-    try {
-      await core.alarm();
-    } catch (err) {
-      if (isTrap(err)) renew(instance);
-      throw new Error("session lock alarm failed"); // the runtime retries the alarm
-    }
+    return settle(instance, call(instance, () => core.alarm()));
   }
 }

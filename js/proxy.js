@@ -3,7 +3,7 @@
 // engine decides everything: which cookie counts, which headers go on, what the origin's
 // session headers mean, what is saved and what Set-Cookie the client gets.
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { engine, isTrap, renew, transport, sweepStore } from "./engine.js";
+import { engine, call, settle, isTrapped, transport, sweepStore } from "./engine.js";
 export { SessionLock } from "./lock.js";
 
 /** The proxy's settings, parsed once per env (per isolate) and engine instance. */
@@ -29,26 +29,22 @@ function errorResponse(err) {
 const headerList = (headers) => JSON.stringify([...headers]);
 
 async function proxy(request, env, ctx) {
-  let entry;
+  let instance, core, scope;
   try {
-    entry = proxyFor(env);
-  } catch (err) {
-    if (isTrap(err)) renew(engine());
-    return errorResponse(err);
-  }
-  const { instance, core } = entry;
-  let scope;
-  try {
+    ({ instance, core } = call(engine(), () => proxyFor(env)));
     const url = new URL(request.url);
     const pathHeader = core.pathHeader;
-    scope = core.start(
-      request.headers.get("cookie") ?? "",
-      url.pathname,
-      pathHeader === undefined ? undefined : request.headers.get(pathHeader) ?? undefined
+    scope = call(instance, () =>
+      core.start(
+        request.headers.get("cookie") ?? "",
+        url.pathname,
+        pathHeader === undefined ? undefined : request.headers.get(pathHeader) ?? undefined
+      )
     );
-    const out = JSON.parse(
-      await core.forward(scope, request.method, url.pathname, url.search, url.hostname, headerList(request.headers))
+    const forwarding = call(instance, () =>
+      core.forward(scope, request.method, url.pathname, url.search, url.hostname, headerList(request.headers))
     );
+    const out = JSON.parse(await settle(instance, forwarding));
     let answer;
     try {
       answer = await fetch(out.url, {
@@ -58,11 +54,11 @@ async function proxy(request, env, ctx) {
         redirect: "manual",
       });
     } catch (err) {
-      throw instance.originFailed(String(err?.message ?? err));
+      throw call(instance, () => instance.originFailed(String(err?.message ?? err)));
     }
     const socket = answer.webSocket ?? null;
-    const headers = JSON.parse(core.takeOrigin(scope, answer.status, socket !== null, headerList(answer.headers)));
-    const setCookie = await core.finish(scope, ctx);
+    const headers = JSON.parse(call(instance, () => core.takeOrigin(scope, answer.status, socket !== null, headerList(answer.headers))));
+    const setCookie = await settle(instance, call(instance, () => core.finish(scope, ctx)));
     const response =
       answer.status === 101
         ? new Response(null, { status: 101, webSocket: socket, headers })
@@ -73,11 +69,8 @@ async function proxy(request, env, ctx) {
     }
     return response;
   } catch (err) {
-    if (scope) ctx.waitUntil(scope.abandon()); // releases a held lock; nothing is saved
-    if (isTrap(err)) {
-      renew(instance);
-      return errorResponse(null);
-    }
+    // releases a held lock, saving nothing (a trapped instance is left alone: its lease runs out)
+    if (scope && !isTrapped(instance)) ctx.waitUntil(settle(instance, scope.abandon()).catch(() => {}));
     return errorResponse(err);
   }
 }
@@ -89,7 +82,7 @@ export default class SessionProxy extends WorkerEntrypoint {
   }
 
   async scheduled() {
-    const { core } = proxyFor(this.env);
-    await core.sweep(sweepStore(this.env.SESSIONS));
+    const { instance, core } = call(engine(), () => proxyFor(this.env));
+    await settle(instance, call(instance, () => core.sweep(sweepStore(this.env.SESSIONS))));
   }
 }

@@ -3,9 +3,9 @@
 
 use std::rc::Rc;
 
+use super::task::promise;
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
 use super::host::JsObjectHost;
 use crate::engine::object::LockObject;
@@ -31,13 +31,20 @@ impl LockCore {
     pub fn call(&self, op: &str, body: String) -> Promise {
         let object = self.object.clone();
         let op = op.to_owned();
-        future_to_promise(async move { Ok(JsValue::from(object.call_named(&op, &body).await)) })
+        promise(async move { Ok(JsValue::from(object.call_named(&op, &body).await)) })
+    }
+
+    /// Whether no request holds or waits for the lock (the object may then move to a fresh
+    /// engine instance without refusing anyone's lease).
+    pub fn idle(&self) -> bool {
+        let lock = self.object.lock();
+        lock.holder().is_none() && lock.waiting() == 0
     }
 
     /// The alarm: mirror to KV or purge. Rejects on failure so the runtime retries it.
     pub fn alarm(&self) -> Promise {
         let object = self.object.clone();
-        future_to_promise(async move {
+        promise(async move {
             object
                 .alarm()
                 .await

@@ -8,6 +8,7 @@ mod host;
 mod lock;
 mod proxy;
 mod sessions;
+mod task;
 
 use std::collections::HashMap;
 
@@ -38,10 +39,52 @@ fn console(level: Level, line: &str) {
     }
 }
 
-/// Runs when the module is instantiated: log lines go to the console.
+thread_local! {
+    static ON_TRAP: std::cell::RefCell<Option<js_sys::Function>> = const { std::cell::RefCell::new(None) };
+    static PANIC_ARMED: std::cell::Cell<u8> = const { std::cell::Cell::new(0) };
+}
+
+/// Runs when the module is instantiated: log lines go to the console, and a panic is logged
+/// and reported to the JavaScript layer (through [`on_trap`]) before the instance traps, so
+/// the layer can fail the requests waiting on this instance and start a fresh one.
 #[wasm_bindgen(start)]
 pub fn start() {
     log::set_sink(console);
+    std::panic::set_hook(Box::new(|info| {
+        log::emit(
+            Level::Error,
+            "engine_panic",
+            &format!("engine panicked: {info}"),
+        );
+        task::fail_polling_task();
+        ON_TRAP.with(|f| {
+            if let Some(f) = f.borrow().as_ref() {
+                let _ = f.call0(&JsValue::NULL);
+            }
+        });
+    }));
+}
+
+/// Registers the function called when this instance panics (just before it traps).
+#[wasm_bindgen(js_name = onTrap)]
+pub fn on_trap(f: js_sys::Function) {
+    ON_TRAP.with(|slot| *slot.borrow_mut() = Some(f));
+}
+
+/// Test hook: makes the next session call of this instance panic, `1` in a synchronous call
+/// (reading a value), `2` while loading (inside an awaited step). Used by the trap tests only.
+#[doc(hidden)]
+#[wasm_bindgen(js_name = __armPanicForTest)]
+pub fn arm_panic_for_test(kind: u8) {
+    PANIC_ARMED.with(|a| a.set(kind));
+}
+
+/// Panics if the test hook armed `kind`.
+fn panic_if_armed(kind: u8) {
+    if PANIC_ARMED.with(|a| a.get()) == kind {
+        PANIC_ARMED.with(|a| a.set(0));
+        panic!("panic armed by a test");
+    }
 }
 
 /// Wall-clock time in Unix milliseconds.

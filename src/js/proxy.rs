@@ -3,9 +3,9 @@
 
 use std::rc::Rc;
 
+use super::task::promise;
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
 use super::host::{JsSweepStore, JsTransport};
 use super::sessions::{ScopeCore, SessionsCore};
@@ -66,7 +66,7 @@ impl ProxyCore {
         let settings = self.settings.clone();
         let cell = scope.cell();
         let load = scope.load();
-        future_to_promise(async move {
+        promise(async move {
             wasm_bindgen_futures::JsFuture::from(load).await?;
             let headers = headers_from(&headers_json)?;
             let req = Incoming {
@@ -105,7 +105,7 @@ impl ProxyCore {
     /// released through `ctx.waitUntil`.
     pub fn finish(&self, scope: &ScopeCore, ctx: JsValue) -> Promise {
         let cell = scope.cell();
-        future_to_promise(async move {
+        promise(async move {
             let (set_cookie, _) = ScopeCore::finish_scope(cell, ctx).await?;
             Ok(set_cookie.map(JsValue::from).unwrap_or(JsValue::NULL))
         })
@@ -115,7 +115,7 @@ impl ProxyCore {
     /// cursor stays where the next run should resume.
     pub fn sweep(&self, store: JsSweepStore) -> Promise {
         let s = self.sessions.inner.clone();
-        future_to_promise(async move {
+        promise(async move {
             sweeper::run_logged(&store, s.backend(), s.config(), now_ms()).await;
             Ok(JsValue::UNDEFINED)
         })

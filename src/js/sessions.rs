@@ -5,9 +5,9 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use super::task::promise;
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
 use super::host::{JsSweepStore, JsTransport};
 use super::{check_bindings, js_error, json_value, now_ms, read_settings, usage};
@@ -60,7 +60,7 @@ impl SessionsCore {
     /// `{"line": string, "expired": [tag, ...]}`.
     pub fn sweep(&self, store: JsSweepStore) -> Promise {
         let s = self.inner.clone();
-        future_to_promise(async move {
+        promise(async move {
             let r = sweeper::run(&store, s.backend(), s.config(), now_ms())
                 .await
                 .map_err(js_error)?;
@@ -93,7 +93,7 @@ async fn release_later(ctx: &JsValue, unlock: Option<Unlock<Backend>>) {
         .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
     match wait_until {
         Some(f) => {
-            let p = future_to_promise(async move {
+            let p = promise(async move {
                 unlock.run().await;
                 Ok(JsValue::UNDEFINED)
             });
@@ -131,7 +131,7 @@ impl ScopeCore {
         Fut: std::future::Future<Output = (Scope<Backend>, Result<JsValue, Error>)> + 'static,
     {
         let cell = self.cell.clone();
-        future_to_promise(async move {
+        promise(async move {
             let scope = take(&cell)?;
             let (scope, result) = f(scope).await;
             *cell.borrow_mut() = Some(scope);
@@ -166,6 +166,7 @@ impl ScopeCore {
     /// Loads the session (taking the lock under implicit or early locking).
     pub fn load(&self) -> Promise {
         self.step(|mut s| async move {
+            super::panic_if_armed(2);
             let r = s.session(now_ms()).await.map(|_| JsValue::UNDEFINED);
             (s, r)
         })
@@ -173,6 +174,7 @@ impl ScopeCore {
 
     /// The JSON text of `key`'s value, or undefined.
     pub fn get(&self, key: &str) -> Result<Option<String>, JsValue> {
+        super::panic_if_armed(1);
         self.with(|s| Ok(s.get(key).map(|v| v.to_string())))
     }
 
@@ -274,7 +276,7 @@ impl ScopeCore {
     /// headers) before calling this, so nothing can fail after the write.
     pub fn finish(&self, ctx: JsValue) -> Promise {
         let cell = self.cell.clone();
-        future_to_promise(async move {
+        promise(async move {
             let (set_cookie, lifecycle) = ScopeCore::finish_scope(cell, ctx).await?;
             let out = serde_json::json!({ "setCookie": set_cookie, "lifecycle": lifecycle });
             Ok(JsValue::from(out.to_string()))
@@ -284,7 +286,7 @@ impl ScopeCore {
     /// Ends the request without saving, releasing the lock. Safe to call after a commit.
     pub fn abandon(&self) -> Promise {
         let cell = self.cell.clone();
-        future_to_promise(async move {
+        promise(async move {
             let scope = cell.borrow_mut().take();
             if let Some(scope) = scope {
                 scope.abandon().await;

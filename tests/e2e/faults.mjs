@@ -43,6 +43,33 @@
 // to it fail, storage stays). The reset request itself fails with that error; resetObject
 // resolves to { aborted: <its message>, incarnations: <instances of that object constructed
 // so far> } and throws if the object did not abort.
+//
+// Billing counts (tests/e2e/cost.test.mjs reads them; no fault needed): besides the binding
+// calls above, counts() tallies what Cloudflare bills per operation.
+//   worker.fetch, worker.scheduled   Worker invocations (the /__faults/ control route is not
+//             counted)
+//   do.fetch.calls   top-level RPC calls on a namespace stub: each is one RPC session, one
+//             billed Durable Object request (calls on a stub that an RPC call returns would
+//             not be; the proxy makes none)
+//   do.alarms        alarm() runs of SessionLock objects (each a billed Durable Object request)
+//   do.storage       the objects' storage calls, through a wrapper of `ctx.storage` that the
+//             shim's SessionLock subclass hands the real class: get, list, getAlarm, put,
+//             delete, deleteAll, setAlarm, deleteAlarm (calls), plus rowsRead and rowsWritten
+//             as SQLite-backed objects are billed: get/put/delete one row per key (multi-key
+//             forms one per key), list one row read per entry returned, setAlarm one row
+//             written (Cloudflare's pricing footnote), deleteAlarm one row written (assumed
+//             like setAlarm), deleteAll one row written per key it removed (the shim lists
+//             the keys first; that list is not counted), getAlarm no rows. (The synchronous
+//             ctx.storage.kv and ctx.storage.sql APIs are not counted: the real class uses
+//             neither.)
+//   do.objects       the same per object, keyed by the object id's hex: { name (the
+//             getByName name, once a stub was made for it), rpc: { "/begin": n, ... },
+//             alarms, storage: { ...as do.storage } }
+// Two live fields are state, not counters, so reset() leaves them alone: do.inFlight (RPC
+// calls and alarms running now) and do.pendingAlarms ({ <object hex>: Unix ms } for every
+// alarm set and neither run nor deleted yet). With them a test can tell when the objects'
+// deferred work (the alarm's KV mirror write, the release a read sends through waitUntil) is
+// done. An alarm the runtime retries after a failure is not tracked as pending.
 import { Miniflare } from "miniflare";
 import { workerOptions, BASE } from "./harness.mjs";
 
@@ -59,6 +86,7 @@ import Real, { SessionLock as RealSessionLock } from "../../js/proxy.js";
 const DO_OPS = ${JSON.stringify(DO_OPS)};
 
 const KV_OPS = ${JSON.stringify(KV_OPS)};
+const STORAGE_OPS = ["get", "list", "getAlarm", "put", "delete", "deleteAll", "setAlarm", "deleteAlarm"];
 let rules = {};      // "kv.put" | "do.fetch" -> rule
 let state = {};      // same keys -> { matched, injected, since }
 let counts = fresh();
@@ -66,11 +94,37 @@ let events = [];
 const incarnations = {}; // SessionLock id (hex) -> instances constructed (never reset)
 const RESET_PATH = "/__faults-reset";
 const rawEnvOf = new WeakMap(); // wrapped env -> the real env
+const objectNames = {}; // SessionLock id (hex) -> the name a stub was made for (never reset)
+let inFlight = 0; // RPC calls and alarms running now (state: never reset)
+const pendingAlarms = {}; // SessionLock id (hex) -> Unix ms of its alarm (state: never reset)
 
 function fresh() {
-  const c = { kv: {}, do: { fetch: { calls: 0, injected: 0, before: 0, after: 0, paths: {} } } };
+  const c = {
+    kv: {},
+    do: { fetch: { calls: 0, injected: 0, before: 0, after: 0, paths: {} }, alarms: 0, storage: freshStorage(), objects: {} },
+    worker: { fetch: 0, scheduled: 0 },
+  };
   for (const op of KV_OPS) c.kv[op] = { calls: 0, injected: 0 };
   return c;
+}
+
+function freshStorage() {
+  const s = { rowsRead: 0, rowsWritten: 0 };
+  for (const op of STORAGE_OPS) s[op] = 0;
+  return s;
+}
+
+/** The counters of one object (created on first use, also after a reset()). */
+function objectCounts(key) {
+  let o = counts.do.objects[key];
+  if (!o) o = counts.do.objects[key] = { name: null, rpc: {}, alarms: 0, storage: freshStorage() };
+  o.name ??= objectNames[key] ?? null;
+  return o;
+}
+
+/** What counts() answers: the counters plus the live state. */
+function snapshot() {
+  return { ...counts, do: { ...counts.do, inFlight, pendingAlarms: { ...pendingAlarms } } };
 }
 
 function setRules(spec) {
@@ -160,23 +214,31 @@ class DurableObjectStub {
   fetch(input, init) {
     return this.inner.fetch(input, init);
   }
-  /** One RPC call of SessionLock, counted (and failed) under the path "/<op>". */
+  /** One RPC call of SessionLock (one RPC session: one billed request), counted (and
+   * failed) under the path "/<op>". */
   async rpc(op, args) {
     const c = counts.do.fetch;
     c.calls++;
     const path = "/" + op;
     c.paths[path] = (c.paths[path] ?? 0) + 1;
-    const rule = decide("do.fetch", path);
-    if (!rule) return this.inner[op](...args);
-    const when = rule.when ?? "before";
-    if (when === "after") {
-      await this.inner[op](...args); // the object has answered in full: its work is done
+    const o = objectCounts(this.id.toString()).rpc;
+    o[path] = (o[path] ?? 0) + 1;
+    inFlight++;
+    try {
+      const rule = decide("do.fetch", path);
+      if (!rule) return await this.inner[op](...args);
+      const when = rule.when ?? "before";
+      if (when === "after") {
+        await this.inner[op](...args); // the object has answered in full: its work is done
+      }
+      if (rule.delayMs) await sleep(rule.delayMs);
+      c.injected++;
+      c[when]++;
+      events.push({ op: "do.fetch", subject: path, when, retryable: !!rule.retryable, overloaded: !!rule.overloaded, at: Date.now() });
+      throw doError(rule);
+    } finally {
+      inFlight--;
     }
-    if (rule.delayMs) await sleep(rule.delayMs);
-    c.injected++;
-    c[when]++;
-    events.push({ op: "do.fetch", subject: path, when, retryable: !!rule.retryable, overloaded: !!rule.overloaded, at: Date.now() });
-    throw doError(rule);
   }
   connect(...args) { return this.inner.connect(...args); }
 }
@@ -192,7 +254,10 @@ class DurableObjectNamespace {
   idFromString(...a) { return this.inner.idFromString(...a); }
   newUniqueId(...a) { return this.inner.newUniqueId(...a); }
   get(...a) { return new DurableObjectStub(this.inner.get(...a)); }
-  getByName(...a) { return new DurableObjectStub(this.inner.getByName(...a)); }
+  getByName(name, ...a) {
+    objectNames[this.inner.idFromName(name).toString()] = name;
+    return new DurableObjectStub(this.inner.getByName(name, ...a));
+  }
   jurisdiction(...a) { return new DurableObjectNamespace(this.inner.jurisdiction(...a)); }
 }
 
@@ -207,6 +272,82 @@ function faultyEnv(env) {
     rawEnvOf.set(w, env);
   }
   return w;
+}
+
+/** How many rows (keys) a storage call names: the multi-key forms take an array of keys
+ * (get, delete) or an object of entries (put). */
+function keysNamed(op, args) {
+  if (Array.isArray(args[0])) return args[0].length;
+  if (op === "put" && args[0] !== null && typeof args[0] === "object") return Object.keys(args[0]).length;
+  return 1;
+}
+
+/** Counts one storage call of object "key" (see faults.mjs: Billing counts). */
+function tallyStorage(key, op, rowsRead, rowsWritten) {
+  for (const s of [counts.do.storage, objectCounts(key).storage]) {
+    s[op]++;
+    s.rowsRead += rowsRead;
+    s.rowsWritten += rowsWritten;
+  }
+}
+
+/** "storage" with its calls counted (and alarms tracked) for object "key"; everything else
+ * is the real storage's, bound to it (jsg methods refuse any other "this"). */
+function countedStorage(storage, key) {
+  const wrap = {
+    get: (f) => (...a) => {
+      tallyStorage(key, "get", keysNamed("get", a), 0);
+      return f(...a);
+    },
+    list: (f) => async (...a) => {
+      const v = await f(...a);
+      tallyStorage(key, "list", v.size, 0);
+      return v;
+    },
+    getAlarm: (f) => (...a) => {
+      tallyStorage(key, "getAlarm", 0, 0);
+      return f(...a);
+    },
+    put: (f) => (...a) => {
+      tallyStorage(key, "put", 0, keysNamed("put", a));
+      return f(...a);
+    },
+    delete: (f) => (...a) => {
+      tallyStorage(key, "delete", 0, keysNamed("delete", a));
+      return f(...a);
+    },
+    deleteAll: (f) => async (...a) => {
+      const removed = (await storage.list()).size; // the rows deleteAll writes (not counted)
+      tallyStorage(key, "deleteAll", 0, removed);
+      return f(...a);
+    },
+    setAlarm: (f) => (at, ...a) => {
+      tallyStorage(key, "setAlarm", 0, 1);
+      pendingAlarms[key] = typeof at === "number" ? at : new Date(at).getTime();
+      return f(at, ...a);
+    },
+    deleteAlarm: (f) => (...a) => {
+      tallyStorage(key, "deleteAlarm", 0, 1);
+      delete pendingAlarms[key];
+      return f(...a);
+    },
+  };
+  return new Proxy(storage, {
+    get(target, prop) {
+      const v = Reflect.get(target, prop, target);
+      if (typeof v !== "function") return v;
+      const bound = v.bind(target);
+      return Object.hasOwn(wrap, prop) ? wrap[prop](bound) : bound;
+    },
+  });
+}
+
+/** The object's state (ctx) with "storage" counted; the rest is the real state's. An object
+ * inheriting from the real state, not a Proxy: the DurableObject base class (and the state's
+ * own methods) accept anything with the real state in its prototype chain, not a Proxy. */
+function countedState(state) {
+  const storage = countedStorage(state.storage, state.id.toString());
+  return Object.create(state, { storage: { value: storage, enumerable: true } });
 }
 
 /** Resets the real SessionLock object named sid (see faults.mjs: Object reset). */
@@ -231,7 +372,7 @@ async function control(request, env) {
   else if (what === "reset") { setRules({}); counts = fresh(); events = []; }
   else if (what !== "counts" && what !== "events") return new Response("unknown control " + what, { status: 404 });
   if (what === "events") return Response.json(events);
-  return Response.json(counts);
+  return Response.json(snapshot());
 }
 
 export default class FaultyWorker extends Real {
@@ -240,20 +381,40 @@ export default class FaultyWorker extends Real {
   }
   fetch(request) {
     if (new URL(request.url).pathname.startsWith("/__faults/")) return control(request, rawEnvOf.get(this.env));
+    counts.worker.fetch++;
     return super.fetch(request);
+  }
+  scheduled(controller) {
+    counts.worker.scheduled++;
+    return super.scheduled(controller);
   }
 }
 
 export class SessionLock extends RealSessionLock {
   constructor(state, env) {
-    super(state, faultyEnv(env));
+    // The real class keeps what it is given as this.ctx (the DurableObject base class stores
+    // it as is) and reads this.ctx.storage: a counted state makes every storage call visible.
+    super(countedState(state), faultyEnv(env));
     this.faultsState = state;
-    const key = state.id.toString();
-    incarnations[key] = (incarnations[key] ?? 0) + 1;
+    this.faultsKey = state.id.toString();
+    incarnations[this.faultsKey] = (incarnations[this.faultsKey] ?? 0) + 1;
   }
   fetch(request) {
     if (pathOf(request) === RESET_PATH) this.faultsState.abort("reset by test"); // throws
     return super.fetch(request);
+  }
+  /** Each alarm run is a billed request; it is no longer pending once it starts (the object
+   * may set a new one while it runs). */
+  async alarm(...args) {
+    counts.do.alarms++;
+    objectCounts(this.faultsKey).alarms++;
+    delete pendingAlarms[this.faultsKey];
+    inFlight++;
+    try {
+      return await super.alarm(...args);
+    } finally {
+      inFlight--;
+    }
   }
 }
 `;
@@ -297,10 +458,13 @@ function checkSpec(spec) {
  *   set(spec)  replace all faults by `spec` ({ kv: { put|get|getWithMetadata|list|delete: rule },
  *              do: { fetch: rule } }); each rule's nth/skip/times/forMs count from here
  *   clear()    no faults (counters kept)
- *   reset()    no faults, counters and events zeroed
+ *   reset()    no faults, counters and events zeroed (the live do.inFlight and do.pendingAlarms kept)
  *   counts()   { kv: { <op>: { calls, injected } },
- *                do: { fetch: { calls, injected, before, after, paths: { "/begin": calls, ... } } } }
- *              (calls = every call the worker or an object made through the binding)
+ *                do: { fetch: { calls, injected, before, after, paths: { "/begin": calls, ... } },
+ *                      alarms, storage, objects, inFlight, pendingAlarms },
+ *                worker: { fetch, scheduled } }
+ *              (calls = every call the worker or an object made through the binding; the
+ *              fields after do.fetch are described under Billing counts above)
  *   events()   the injected faults in order: { op, subject (key/prefix or path), ..., at }
  *   resetObject(sessionId)  resets that session's SessionLock object (see Object reset above):
  *              { aborted, incarnations }
