@@ -15,9 +15,6 @@ class ObjectHost {
   now() {
     return Date.now();
   }
-  sleep(ms) {
-    return new Promise((resolve) => setTimeout(resolve, ms));
-  }
   get(key) {
     return this.#storage.get(key);
   }

@@ -288,7 +288,11 @@ impl<H: ObjectHost> LockObject<H> {
         let who = self.identity.borrow().clone();
         if let Some(who) = who {
             let text = serde_json::to_string(&who).map_err(|e| Error::Backend(e.to_string()))?;
-            self.host.put(WHO, text).await?;
+            // an object woken from hibernation forgot it saved this: a row read is a
+            // thousandth of the price of writing the row again
+            if self.host.get(WHO).await?.as_deref() != Some(text.as_str()) {
+                self.host.put(WHO, text).await?;
+            }
             self.identity_saved.set(true);
         }
         Ok(())

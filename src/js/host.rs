@@ -26,8 +26,6 @@ extern "C" {
     pub type JsObjectHost;
     #[wasm_bindgen(method)]
     fn now(this: &JsObjectHost) -> f64;
-    #[wasm_bindgen(method)]
-    fn sleep(this: &JsObjectHost, ms: f64) -> Promise;
     #[wasm_bindgen(method, catch)]
     fn get(this: &JsObjectHost, key: &str) -> Result<Promise, JsValue>;
     #[wasm_bindgen(method, catch)]
@@ -73,6 +71,32 @@ extern "C" {
     ) -> Result<Promise, JsValue>;
 }
 
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(f: &js_sys::Function, ms: f64) -> JsValue;
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(id: &JsValue);
+}
+
+/// Clears its timer when dropped: a lock waiter granted before its wait timeout must not
+/// leave a timer that keeps the object awake (and billed) for the rest of the wait.
+struct ClearOnDrop(JsValue);
+
+impl Drop for ClearOnDrop {
+    fn drop(&mut self) {
+        clear_timeout(&self.0);
+    }
+}
+
+/// Resolves after `ms`; dropping it early cancels the timer.
+async fn timer(ms: u64) {
+    let mut id = JsValue::UNDEFINED;
+    let p = Promise::new(&mut |resolve, _| id = set_timeout(&resolve, ms as f64));
+    let _clear = ClearOnDrop(id);
+    let _ = JsFuture::from(p).await;
+}
+
 /// The one conversion of a JavaScript failure: a backend error (opaque 5xx), its message kept
 /// for the log.
 pub fn backend_error(e: &JsValue) -> Error {
@@ -103,7 +127,7 @@ impl ObjectHost for JsObjectHost {
         JsObjectHost::now(self) as u64
     }
     async fn sleep(&self, ms: u64) {
-        let _ = JsFuture::from(JsObjectHost::sleep(self, ms as f64)).await;
+        timer(ms).await
     }
     async fn get(&self, key: &str) -> Result<Option<String>, Error> {
         text(JsObjectHost::get(self, key)).await
