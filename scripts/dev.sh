@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job, locally: install what is missing, build the worker, start the demo origin, and
+# The main job, locally: install what is missing, build the engine, start the demo origin, and
 # serve the session proxy on http://127.0.0.1:8787 with local KV and Durable Object state
 # (under .wrangler/state). Set ORIGIN in .dev.vars to front your own app instead.
 set -euo pipefail
