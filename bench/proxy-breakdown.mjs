@@ -3,17 +3,17 @@
 //   pass-through     a JS worker that only forwards (the baseline)
 //   js+do-hop        a JS worker that makes one JS Durable Object round trip, then forwards
 //                    (the floor for any design with one object hop per request)
-//   js+rust-do-hop   the same JS worker making that round trip to the Rust SessionLock object
-//                    instead (a load without lock), to separate the object's cost
+//   js+lock-hop      the same JS worker making that round trip to our SessionLock object (a
+//                    load without lock, over RPC), to separate the object's cost
 //   wasm-anonymous   the proxy, no cookie: no object call at all
 //   wasm-none        the proxy, existing session, SESSION_LOCKING=none: one load round trip
-//   wasm-implicit    the proxy, existing session, implicit locking: lock+load round trip, plus
-//                    the release sent after the response
+//   wasm-implicit    the proxy, existing session, implicit locking: lock+load round trip; the
+//                    lease's RPC stub is disposed after the response, which releases it
+// CPU is the workerd process tree's per request, as in proxy-bench.mjs.
 // Usage: node bench/proxy-breakdown.mjs [clients=1] [requestsPerRound=800] [rounds=3]
 // Needs scripts/build.sh first.
 import http from "node:http";
-import { Miniflare } from "miniflare";
-import { PROXY_SCRIPT, agent, compare, fmt, get, wasmWorker } from "./lib.mjs";
+import { PROXY_SCRIPT, agent, compare, fmt, get, serve, wasmWorker } from "./lib.mjs";
 
 const [clients = 1, perRound = 800, rounds = 3] = process.argv.slice(2).map(Number);
 
@@ -28,30 +28,29 @@ const origin = http.createServer((req, res) => {
 await new Promise((r) => origin.listen(0, "127.0.0.1", r));
 const ORIGIN = `http://127.0.0.1:${origin.address().port}`;
 
-const js = (script, extra = {}) => new Miniflare({ modules: true, compatibilityDate: "2025-11-01", bindings: { ORIGIN }, script, ...extra });
-const proxy = (vars) =>
-  new Miniflare(wasmWorker(PROXY_SCRIPT, { ORIGIN, ...vars }));
+const js = (script, extra = {}) => ({ modules: true, compatibilityDate: "2025-11-01", bindings: { ORIGIN }, script, ...extra });
+const proxy = (vars) => wasmWorker(PROXY_SCRIPT, { ORIGIN, ...vars });
 const forward = `const u = new URL(req.url); return fetch(env.ORIGIN + u.pathname, { headers: req.headers });`;
 const sid = "A".repeat(32);
-const params = { timeout_ms: 3600000, absolute_ms: null, max_bytes: 16384, lease_ms: 30000, wait_ms: 10000, key_prefix: "session:" };
-const jsToRust = new Miniflare({
+const params = { timeout_ms: 3600000, absolute_ms: null, max_bytes: 4096, lease_ms: 30000, wait_ms: 10000, key_prefix: "session:", log_level: "info" };
+const jsToLock = {
   workers: [
     {
       name: "front",
       modules: true,
       compatibilityDate: "2025-11-01",
       bindings: { ORIGIN },
-      durableObjects: { RUST: { className: "SessionLock", scriptName: "rust", useSQLite: true } },
+      durableObjects: { LOCKS: { className: "SessionLock", scriptName: "locks", useSQLite: true } },
       script: `export default { async fetch(req, env) {
-        const r = await env.RUST.getByName("${sid}").fetch("https://session-lock/begin", { method: "POST", body: JSON.stringify({ sid: "${sid}", params: ${JSON.stringify(params)}, lock: false, rid: crypto.randomUUID() }) });
+        const { reply } = await env.LOCKS.getByName("${sid}").begin(JSON.stringify({ sid: "${sid}", params: ${JSON.stringify(params)}, lock: false, rid: crypto.randomUUID() }));
         // a refused message (the object protocol changed) must fail the run, not time an error
-        if (!r.ok) return new Response(await r.text(), { status: 500 });
-        await r.text(); ${forward} } }`,
+        if (!reply.startsWith('{"ok"')) return new Response(reply, { status: 500 });
+        ${forward} } }`,
     },
-    { name: "rust", ...wasmWorker(PROXY_SCRIPT, { ORIGIN }) },
+    { name: "locks", ...wasmWorker(PROXY_SCRIPT, { ORIGIN }) },
   ],
-});
-const servers = {
+};
+const specs = {
   "pass-through": js(`export default { async fetch(req, env) { ${forward} } }`),
   "js+do-hop": js(
     `export class D { async fetch(req) { const b = await req.json(); return Response.json({ lease: null, record: b }); } }
@@ -60,12 +59,19 @@ const servers = {
        await r.json(); ${forward} } }`,
     { durableObjects: { D: { className: "D", useSQLite: true } } }
   ),
-  "js+rust-do-hop": jsToRust,
+  "js+lock-hop": jsToLock,
   "wasm-implicit": proxy({}),
   "wasm-none": proxy({ SESSION_LOCKING: "none" }),
 };
+const servers = {};
 const url = {};
-for (const [k, mf] of Object.entries(servers)) url[k] = (await mf.ready).href.replace(/\/$/, "");
+const pids = {};
+for (const [k, options] of Object.entries(specs)) {
+  servers[k] = await serve(options);
+  url[k] = servers[k].url.replace(/\/$/, "");
+  pids[k] = servers[k].pids;
+}
+pids["wasm-anonymous"] = pids["wasm-implicit"];
 const seed = async (u) => (await get(u + "/seed")).setCookie.find((c) => c.startsWith("__Host-session=")).split(";")[0];
 const cookieI = [];
 const cookieN = [];
@@ -77,16 +83,17 @@ for (let c = 0; c < clients; c++) {
 const r = await compare(clients, perRound, rounds, {
   "pass-through": () => [url["pass-through"] + "/p"],
   "js+do-hop": (c) => [url["js+do-hop"] + "/p?c=" + c],
-  "js+rust-do-hop": () => [url["js+rust-do-hop"] + "/p"],
+  "js+lock-hop": () => [url["js+lock-hop"] + "/p"],
   "wasm-anonymous": () => [url["wasm-implicit"] + "/p"],
   "wasm-none": (c) => [url["wasm-none"] + "/p", cookieN[c]],
   "wasm-implicit": (c) => [url["wasm-implicit"] + "/p", cookieI[c]],
-});
+}, { pids });
 const base = r["pass-through"].p50;
 console.log(`${clients} client(s), ${rounds} alternating rounds of ${perRound} requests`);
 for (const [k, v] of Object.entries(r)) {
-  console.log(`${k.padEnd(15)} p50 ${fmt(v.p50)} ms  (x${fmt(v.p50 / base)})  ${v.rps.toFixed(0)} req/s`);
+  const cpu = v.cpuUs === null ? "" : `  CPU ${v.cpuUs.toFixed(0)} µs/req (+${(v.cpuUs - r["pass-through"].cpuUs).toFixed(0)})`;
+  console.log(`${k.padEnd(15)} p50 ${fmt(v.p50)} ms  (x${fmt(v.p50 / base)})  ${v.rps.toFixed(0)} req/s${cpu}`);
 }
-for (const mf of Object.values(servers)) await mf.dispose();
+for (const s of Object.values(servers)) await s.mf.dispose();
 agent.destroy();
 origin.close();

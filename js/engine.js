@@ -74,13 +74,31 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * How the engine reaches a session's SessionLock object: one RPC call per operation, on the
- * object named by the session id. Failures reject with the runtime's error (its `retryable`
- * and `overloaded` marks are read by the engine, which decides about retries).
+ * object named by the session id. A granted `begin` returns the lease's stub: the lock's later
+ * calls go through it (one RPC session, billed once), and disposing it releases the lease
+ * (`close`). Failures reject with the runtime's error (its `retryable` and `overloaded` marks
+ * are read by the engine, which decides about retries).
  */
 export function transport(env) {
   const locks = env.SESSION_LOCKS;
+  const leases = new Map(); // channel (the begin's call id) -> lease stub
   return {
-    call: (sid, op, body) => locks.getByName(sid)[op](body),
+    async call(sid, op, body, channel) {
+      if (op === "begin") {
+        const { reply, lease } = await locks.getByName(sid).begin(body);
+        if (lease) leases.set(channel, lease);
+        return reply;
+      }
+      const lease = channel && leases.get(channel);
+      return lease ? lease[op](body) : locks.getByName(sid)[op](body);
+    },
+    close(channel) {
+      const lease = leases.get(channel);
+      if (!lease) return false;
+      leases.delete(channel);
+      lease[Symbol.dispose]();
+      return true;
+    },
     sleep,
   };
 }

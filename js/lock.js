@@ -1,7 +1,7 @@
 // SessionLock: the Durable Object each session id gets, reached over RPC. Its rules (the FIFO
 // lock, leases and fencing, the record, the KV mirror, expiry) are the engine's LockObject;
 // this class hands it the object's storage, alarm and KV, and forwards each call.
-import { DurableObject } from "cloudflare:workers";
+import { DurableObject, RpcTarget } from "cloudflare:workers";
 import { engine, call, settle } from "./engine.js";
 
 /** The object's platform calls, as the engine asks for them (see src/engine/object.rs). */
@@ -39,10 +39,36 @@ class ObjectHost {
   }
 }
 
+/**
+ * A granted lease, returned by `begin` to the caller as an RPC stub: the request's later calls
+ * (`apply`, `release`) go through it, in the same RPC session (one billed request), and when
+ * the caller disposes it, or dies and its session breaks, the lease is released at once.
+ */
+class Lease extends RpcTarget {
+  #lock;
+  #token;
+  constructor(lock, token) {
+    super();
+    this.#lock = lock;
+    this.#token = token;
+  }
+  apply(body) {
+    return this.#lock.apply(body);
+  }
+  release(body) {
+    return this.#lock.release(body);
+  }
+  [Symbol.dispose]() {
+    this.#lock._ended(this, this.#token);
+  }
+}
+
 /** The Durable Object class; bind it as SESSION_LOCKS (SQLite-backed). */
 export class SessionLock extends DurableObject {
   #instance;
   #core;
+  /** token -> the Lease last handed out for it (a retried begin gets a new stub) */
+  #leases = new Map();
 
   /**
    * The engine object. After a trap in this isolate it moves to the fresh engine instance once
@@ -72,9 +98,29 @@ export class SessionLock extends DurableObject {
     return settle(instance, call(instance, () => core.call(op, body)));
   }
 
-  /** Lock (optionally) and load. `body` and the answer are JSON text (src/engine/wire.rs). */
-  begin(body) {
-    return this.#call("begin", body);
+  /**
+   * Lock (optionally) and load. `body` and `reply` are JSON text (src/engine/wire.rs); `lease`
+   * is the granted lease's stub, when a lock was taken.
+   */
+  async begin(body) {
+    const [instance, core] = this.#object();
+    const [reply, token] = await settle(instance, call(instance, () => core.beginLeased(body)));
+    if (token === undefined) return { reply };
+    const lease = new Lease(this, token);
+    this.#leases.set(token, lease);
+    return { reply, lease };
+  }
+
+  /** @internal a lease's stub was disposed: release it, unless a newer stub holds it */
+  _ended(lease, token) {
+    if (this.#leases.get(token) !== lease) return;
+    this.#leases.delete(token);
+    const [instance, core] = this.#object();
+    try {
+      call(instance, () => core.releaseToken(token));
+    } catch {
+      // a trapped engine: the lease runs out instead
+    }
   }
   /** Apply a change, fenced by the caller's lease. */
   apply(body) {

@@ -159,6 +159,24 @@ impl<H: ObjectHost> LockObject<H> {
         answer
     }
 
+    /// Answers a `begin` like [`Self::call`], also giving the token of the lease it granted,
+    /// so the runtime class can tie the lease to the caller's RPC session.
+    pub async fn begin_leased(&self, body: &str) -> (String, Option<u64>) {
+        match read::<BeginMsg>(body) {
+            Ok(m) => {
+                let r = self.begin(m).await;
+                let token = r.as_ref().ok().and_then(|b| b.lease.map(|l| l.token));
+                (encode(r), token)
+            }
+            Err(e) => (encode::<()>(Err(e)), None),
+        }
+    }
+
+    /// Releases the lease `token` (its caller's RPC session ended); a stale token is ignored.
+    pub fn release_token(&self, token: u64) {
+        self.lock.release(token, self.host.now());
+    }
+
     /// Answers a call by operation name (the workers-rs class routes paths here); an unknown
     /// name is a backend error.
     pub async fn call_named(&self, name: &str, body: &str) -> String {

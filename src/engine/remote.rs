@@ -3,6 +3,8 @@
 //! the workers-rs library). Retries, call ids and the release of a lease whose grant was lost
 //! on the way live here, once, for both.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use serde::de::DeserializeOwned;
@@ -24,19 +26,41 @@ pub struct Failed {
 }
 
 /// How a runtime reaches a session's object.
+///
+/// A lock is held on a *channel*: a transport may keep what a granted `begin` returned (the
+/// JavaScript layer keeps the RPC stub of the lease, so the request's later calls on it belong
+/// to the same RPC session, billed once) and end it with [`Transport::close`], whose disposal
+/// releases the lease in the object, also when the caller dies.
 #[allow(async_fn_in_trait)] // single-threaded wasm: no Send bound wanted
 pub trait Transport {
     /// One attempt of `op` with the JSON message `body` on the object named `sid`: the
-    /// object's answer (a JSON [`Reply`]), or how the call failed on the way.
-    async fn call(&self, sid: &str, op: Op, body: String) -> Result<String, Failed>;
+    /// object's answer (a JSON [`Reply`]), or how the call failed on the way. `channel` names
+    /// the lock the call belongs to: for `begin`, the channel a granted lease opens; for the
+    /// later calls of that lock, the channel to send them on.
+    async fn call(
+        &self,
+        sid: &str,
+        op: Op,
+        body: String,
+        channel: Option<&str>,
+    ) -> Result<String, Failed>;
+    /// Ends a channel. True if ending it releases the lease (the RPC stub's disposal); false
+    /// if the caller must release with a `release` call.
+    fn close(&self, _channel: &str) -> bool {
+        false
+    }
     /// Resolves after `ms` milliseconds (between retries).
     async fn sleep(&self, ms: u64);
 }
+
+/// The channel of each lock held, by session id and lease token.
+type Channels = RefCell<HashMap<(String, u64), String>>;
 
 /// A [`Backend`] that routes every session through its object.
 pub struct RemoteBackend<T> {
     transport: Rc<T>,
     params: Rc<StoreParams>,
+    channels: Rc<Channels>,
 }
 
 impl<T> Clone for RemoteBackend<T> {
@@ -44,6 +68,7 @@ impl<T> Clone for RemoteBackend<T> {
         RemoteBackend {
             transport: self.transport.clone(),
             params: self.params.clone(),
+            channels: self.channels.clone(),
         }
     }
 }
@@ -63,6 +88,7 @@ impl<T: Transport> RemoteBackend<T> {
         RemoteBackend {
             transport: Rc::new(transport),
             params: Rc::new(config.store_params()),
+            channels: Rc::default(),
         }
     }
 
@@ -82,11 +108,13 @@ impl<T: Transport> RemoteBackend<T> {
         id: &SessionId,
         op: Op,
         msg: &M,
+        channel: Option<&str>,
     ) -> Result<R, Error> {
         let body = serde_json::to_string(msg).map_err(backend)?;
         let mut attempt = 1;
         loop {
-            match self.transport.call(id.as_str(), op, body.clone()).await {
+            let answer = self.transport.call(id.as_str(), op, body.clone(), channel);
+            match answer.await {
                 Err(Failed { failure, error }) => {
                     attempt += 1;
                     match retry::retry_after(failure, attempt) {
@@ -104,6 +132,17 @@ impl<T: Transport> RemoteBackend<T> {
         }
     }
 
+    /// The channel of the lock `token` on `id`, forgotten if `ending`.
+    fn channel(&self, id: &SessionId, token: u64, ending: bool) -> Option<String> {
+        let key = (id.as_str().to_owned(), token);
+        let mut channels = self.channels.borrow_mut();
+        if ending {
+            channels.remove(&key)
+        } else {
+            channels.get(&key).cloned()
+        }
+    }
+
     /// Asks the object to delete its session if it has expired; true if it did.
     pub async fn sweep(&self, id: &SessionId) -> Result<bool, Error> {
         let msg = IdMsg {
@@ -112,7 +151,7 @@ impl<T: Transport> RemoteBackend<T> {
             lease: None,
             caller: None,
         };
-        let a: SweepAnswer = self.call(id, Op::Sweep, &msg).await?;
+        let a: SweepAnswer = self.call(id, Op::Sweep, &msg, None).await?;
         Ok(a.deleted)
     }
 }
@@ -126,7 +165,16 @@ impl<T: Transport> Backend for RemoteBackend<T> {
             params: self.params(),
             lock,
         };
-        let r = self.call(id, Op::Begin, &msg).await;
+        let r: Result<Begun, Error> = self.call(id, Op::Begin, &msg, Some(&rid)).await;
+        match &r {
+            Ok(Begun { lease: Some(l), .. }) => {
+                let key = (id.as_str().to_owned(), l.token);
+                self.channels.borrow_mut().insert(key, rid.clone());
+            }
+            _ => {
+                self.transport.close(&rid);
+            }
+        }
         if let (Err(_), true) = (&r, lock) {
             // The lease may have been granted with the answer lost on the way: release
             // whatever this call holds or waits for, so the lock does not sit out its lease.
@@ -137,7 +185,7 @@ impl<T: Transport> Backend for RemoteBackend<T> {
                 caller: Some(rid),
             };
             let _ = self
-                .call::<_, serde_json::Value>(id, Op::Release, &msg)
+                .call::<_, serde_json::Value>(id, Op::Release, &msg, None)
                 .await;
         }
         r
@@ -158,19 +206,30 @@ impl<T: Transport> Backend for RemoteBackend<T> {
             lease: lease.copied(),
             release,
         };
-        self.call::<_, serde_json::Value>(id, Op::Apply, &msg)
+        let channel = lease.and_then(|l| self.channel(id, l.token, release));
+        let r = self
+            .call::<_, serde_json::Value>(id, Op::Apply, &msg, channel.as_deref())
             .await
-            .map(|_| ())
+            .map(|_| ());
+        if let (Some(ch), true) = (&channel, release) {
+            self.transport.close(ch); // the apply released the lease; end its RPC session
+        }
+        r
     }
 
     async fn release(&self, id: &SessionId, lease: &Lease) -> Result<(), Error> {
+        if let Some(ch) = self.channel(id, lease.token, true) {
+            if self.transport.close(&ch) {
+                return Ok(()); // ending the lease's RPC session releases it in the object
+            }
+        }
         let msg = IdMsg {
             sid: id.as_str().into(),
             params: self.params(),
             lease: Some(*lease),
             caller: None,
         };
-        self.call::<_, serde_json::Value>(id, Op::Release, &msg)
+        self.call::<_, serde_json::Value>(id, Op::Release, &msg, None)
             .await
             .map(|_| ())
     }

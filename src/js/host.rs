@@ -50,7 +50,15 @@ extern "C" {
     /// `js/`'s transport to session objects: `call(sid, op, body)` is one RPC call.
     pub type JsTransport;
     #[wasm_bindgen(method, catch)]
-    fn call(this: &JsTransport, sid: &str, op: &str, body: String) -> Result<Promise, JsValue>;
+    fn call(
+        this: &JsTransport,
+        sid: &str,
+        op: &str,
+        body: String,
+        channel: Option<&str>,
+    ) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(method, js_name = close)]
+    fn close_channel(this: &JsTransport, channel: &str) -> bool;
     #[wasm_bindgen(method, js_name = sleep)]
     fn transport_sleep(this: &JsTransport, ms: f64) -> Promise;
 
@@ -183,8 +191,14 @@ fn classify(e: &JsValue) -> Failure {
 }
 
 impl Transport for JsTransport {
-    async fn call(&self, sid: &str, op: Op, body: String) -> Result<String, Failed> {
-        match settle(JsTransport::call(self, sid, op.name(), body)).await {
+    async fn call(
+        &self,
+        sid: &str,
+        op: Op,
+        body: String,
+        channel: Option<&str>,
+    ) -> Result<String, Failed> {
+        match settle(JsTransport::call(self, sid, op.name(), body, channel)).await {
             Ok(v) => v.as_string().ok_or_else(|| Failed {
                 failure: Failure::Other,
                 error: Error::Backend("lock object answered a non-string".into()),
@@ -194,6 +208,9 @@ impl Transport for JsTransport {
                 error: backend_error(&e),
             }),
         }
+    }
+    fn close(&self, channel: &str) -> bool {
+        self.close_channel(channel)
     }
     async fn sleep(&self, ms: u64) {
         let _ = JsFuture::from(self.transport_sleep(ms as f64)).await;

@@ -34,6 +34,26 @@ impl LockCore {
         promise(async move { Ok(JsValue::from(object.call_named(&op, &body).await)) })
     }
 
+    /// Answers a `begin`; resolves to `[reply, token]`, the token of the lease granted (or
+    /// undefined), so the JavaScript class can tie the lease to the caller's RPC session.
+    #[wasm_bindgen(js_name = beginLeased)]
+    pub fn begin_leased(&self, body: String) -> Promise {
+        let object = self.object.clone();
+        promise(async move {
+            let (reply, token) = object.begin_leased(&body).await;
+            let out = js_sys::Array::new();
+            out.push(&JsValue::from(reply));
+            out.push(&token.map(|t| JsValue::from(t as f64)).unwrap_or(JsValue::UNDEFINED));
+            Ok(out.into())
+        })
+    }
+
+    /// Releases the lease `token` (its caller's RPC session ended); a stale one is ignored.
+    #[wasm_bindgen(js_name = releaseToken)]
+    pub fn release_token(&self, token: f64) {
+        self.object.release_token(token as u64)
+    }
+
     /// Whether no request holds or waits for the lock (the object may then move to a fresh
     /// engine instance without refusing anyone's lease).
     pub fn idle(&self) -> bool {

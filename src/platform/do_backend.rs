@@ -56,7 +56,13 @@ fn classify(e: &worker::Error) -> Failure {
 }
 
 impl Transport for FetchTransport {
-    async fn call(&self, sid: &str, op: Op, body: String) -> Result<String, Failed> {
+    async fn call(
+        &self,
+        sid: &str,
+        op: Op,
+        body: String,
+        _channel: Option<&str>, // each call is its own request: the lease is released by call
+    ) -> Result<String, Failed> {
         let other = |e: worker::Error| Failed {
             failure: Failure::Other,
             error: Error::Backend(e.to_string()),

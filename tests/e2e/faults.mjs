@@ -375,20 +375,17 @@ async function control(request, env) {
   return Response.json(snapshot());
 }
 
-export default class FaultyWorker extends Real {
-  constructor(ctx, env) {
-    super(ctx, faultyEnv(env));
-  }
-  fetch(request) {
-    if (new URL(request.url).pathname.startsWith("/__faults/")) return control(request, rawEnvOf.get(this.env));
+export default {
+  fetch(request, env, ctx) {
+    if (new URL(request.url).pathname.startsWith("/__faults/")) return control(request, env);
     counts.worker.fetch++;
-    return super.fetch(request);
-  }
-  scheduled(controller) {
+    return Real.fetch(request, faultyEnv(env), ctx);
+  },
+  scheduled(controller, env, ctx) {
     counts.worker.scheduled++;
-    return super.scheduled(controller);
-  }
-}
+    return Real.scheduled(controller, faultyEnv(env), ctx);
+  },
+};
 
 export class SessionLock extends RealSessionLock {
   constructor(state, env) {

@@ -1,0 +1,23 @@
+import "../js/testing.js";
+const { engine, transport } = await import("../js/engine.js");
+const e = engine();
+const env = { SESSION_SECRET: "s".repeat(40), ORIGIN: "http://127.0.0.1:1", SESSIONS: {}, SESSION_LOCKS: {} };
+const core = new e.ProxyCore(env, transport(env));
+const hdrs = JSON.stringify([["accept", "*/*"], ["user-agent", "curl/8"], ["host", "x"]]);
+async function one() {
+  const scope = core.start("", "/p", undefined);
+  const out = await core.forward(scope, "GET", "/p", "", "x", hdrs);
+  JSON.parse(out);
+  const h = core.takeOrigin(scope, 200, false, JSON.stringify([["content-type", "text/plain"]]));
+  JSON.parse(h);
+  await core.finish(scope, { waitUntil() {} });
+  scope.free();
+}
+for (let i = 0; i < 2000; i++) await one();
+const N = 5000;
+const t0 = process.hrtime.bigint();
+for (let i = 0; i < N; i++) await one();
+console.log("anonymous proxy engine path:", Number(process.hrtime.bigint() - t0) / N / 1000, "µs");
+const t1 = process.hrtime.bigint();
+for (let i = 0; i < N; i++) { const s = core.start("", "/p", undefined); s.free(); }
+console.log("start only:", Number(process.hrtime.bigint() - t1) / N / 1000, "µs");
