@@ -90,7 +90,16 @@ export function transport(env) {
         return reply;
       }
       const lease = channel && leases.get(channel);
-      return lease ? lease[op](body) : locks.getByName(sid)[op](body);
+      if (!lease) return locks.getByName(sid)[op](body);
+      try {
+        return await lease[op](body);
+      } catch (err) {
+        if (err?.overloaded) throw err; // never add load to an overloaded object
+        // the lease's RPC session broke (the object restarted, or the connection): the lease
+        // died with it, so ask the object itself, which answers as it stands (lease lost)
+        leases.delete(channel);
+        return locks.getByName(sid)[op](body);
+      }
     },
     close(channel) {
       const lease = leases.get(channel);

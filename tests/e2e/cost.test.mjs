@@ -76,7 +76,7 @@ function expected(name) {
 function billed(c) {
   return {
     worker: c.worker.fetch + c.worker.scheduled,
-    calls: c.do.fetch.calls,
+    calls: c.do.fetch.billed,
     alarms: c.do.alarms,
     rowsWritten: c.do.storage.rowsWritten,
     rowsRead: c.do.storage.rowsRead,

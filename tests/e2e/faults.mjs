@@ -12,7 +12,7 @@
 //   const w = await startFaultyWorker(origin.url);
 //   await w.faults.set({ kv: { put: { error: "429", forMs: 2000 } } });
 //   await w.faults.set({ do: { fetch: { when: "after", path: "/apply", retryable: true, times: 1 } } });
-//   (await w.faults.counts()).do.fetch  // { calls, injected, before, after, paths }
+//   (await w.faults.counts()).do.fetch  // { calls, billed, injected, before, after, paths }
 //   await w.faults.clear();
 //   await w.faults.resetObject(sessionId); // the session's SessionLock object is reset (below)
 //
@@ -101,7 +101,7 @@ const pendingAlarms = {}; // SessionLock id (hex) -> Unix ms of its alarm (state
 function fresh() {
   const c = {
     kv: {},
-    do: { fetch: { calls: 0, injected: 0, before: 0, after: 0, paths: {} }, alarms: 0, storage: freshStorage(), objects: {} },
+    do: { fetch: { calls: 0, billed: 0, injected: 0, before: 0, after: 0, paths: {} }, alarms: 0, storage: freshStorage(), objects: {} },
     worker: { fetch: 0, scheduled: 0 },
   };
   for (const op of KV_OPS) c.kv[op] = { calls: 0, injected: 0 };
@@ -216,35 +216,61 @@ class DurableObjectStub {
   }
   /** One RPC call of SessionLock (one RPC session: one billed request), counted (and
    * failed) under the path "/<op>". */
-  async rpc(op, args) {
-    const c = counts.do.fetch;
-    c.calls++;
-    const path = "/" + op;
-    c.paths[path] = (c.paths[path] ?? 0) + 1;
-    const o = objectCounts(this.id.toString()).rpc;
-    o[path] = (o[path] ?? 0) + 1;
-    inFlight++;
-    try {
-      const rule = decide("do.fetch", path);
-      if (!rule) return await this.inner[op](...args);
-      const when = rule.when ?? "before";
-      if (when === "after") {
-        await this.inner[op](...args); // the object has answered in full: its work is done
-      }
-      if (rule.delayMs) await sleep(rule.delayMs);
-      c.injected++;
-      c[when]++;
-      events.push({ op: "do.fetch", subject: path, when, retryable: !!rule.retryable, overloaded: !!rule.overloaded, at: Date.now() });
-      throw doError(rule);
-    } finally {
-      inFlight--;
-    }
+  /** A top-level RPC call: a new RPC session, one billed Durable Object request. */
+  rpc(op, args) {
+    return rpcCall(this.id.toString(), op, () => this.inner[op](...args), true);
   }
   connect(...args) { return this.inner.connect(...args); }
 }
 for (const op of DO_OPS) {
   DurableObjectStub.prototype[op] = function (...args) {
     return this.rpc(op, args);
+  };
+}
+
+/**
+ * One call of SessionLock's RPC, counted and failed per the rules under the path "/<op>":
+ * top-level calls on a stub (billed) and calls on a lease's stub (the same RPC session as its
+ * begin, not billed again) alike. A granted begin's lease stub is wrapped the same way; when
+ * a fault drops a begin's answer, its lease stub is disposed, as a broken RPC session would.
+ */
+async function rpcCall(key, op, invoke, billed) {
+  const c = counts.do.fetch;
+  c.calls++;
+  if (billed) c.billed++;
+  const path = "/" + op;
+  c.paths[path] = (c.paths[path] ?? 0) + 1;
+  const o = objectCounts(key).rpc;
+  o[path] = (o[path] ?? 0) + 1;
+  inFlight++;
+  try {
+    const rule = decide("do.fetch", path);
+    if (!rule) return wrapAnswer(key, op, await invoke());
+    const when = rule.when ?? "before";
+    if (when === "after") {
+      const answer = await invoke(); // the object has answered in full: its work is done
+      answer?.lease?.[Symbol.dispose]?.();
+    }
+    if (rule.delayMs) await sleep(rule.delayMs);
+    c.injected++;
+    c[when]++;
+    events.push({ op: "do.fetch", subject: path, when, retryable: !!rule.retryable, overloaded: !!rule.overloaded, at: Date.now() });
+    throw doError(rule);
+  } finally {
+    inFlight--;
+  }
+}
+
+function wrapAnswer(key, op, answer) {
+  if (op !== "begin" || !answer?.lease) return answer;
+  const lease = answer.lease;
+  return {
+    reply: answer.reply,
+    lease: {
+      apply: (body) => rpcCall(key, "apply", () => lease.apply(body), false),
+      release: (body) => rpcCall(key, "release", () => lease.release(body), false),
+      [Symbol.dispose]: () => lease[Symbol.dispose](),
+    },
   };
 }
 
@@ -457,7 +483,9 @@ function checkSpec(spec) {
  *   clear()    no faults (counters kept)
  *   reset()    no faults, counters and events zeroed (the live do.inFlight and do.pendingAlarms kept)
  *   counts()   { kv: { <op>: { calls, injected } },
- *                do: { fetch: { calls, injected, before, after, paths: { "/begin": calls, ... } },
+ *                do: { fetch: { calls, billed, injected, before, after, paths: { "/begin": calls, ... } },
+ *                (calls: every SessionLock RPC call; billed: those opening an RPC session, that is
+ *                not made on a lease's stub)
  *                      alarms, storage, objects, inFlight, pendingAlarms },
  *                worker: { fetch, scheduled } }
  *              (calls = every call the worker or an object made through the binding; the

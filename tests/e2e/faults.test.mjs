@@ -63,7 +63,7 @@ describe("fault injection on KV and Durable Objects", () => {
       await eventually(async () => (await w.kv.get(kvKey(v))) !== null, 5000, "mirror write");
       const c = await w.faults.counts();
       // a new session: one /apply to its object, whose alarm then writes the mirror
-      assert.deepEqual(c.do.fetch, { calls: 1, injected: 0, before: 0, after: 0, paths: { "/apply": 1 } });
+      assert.deepEqual(c.do.fetch, { calls: 1, billed: 1, injected: 0, before: 0, after: 0, paths: { "/apply": 1 } });
       assert.deepEqual(c.kv.put, { calls: 1, injected: 0 }, "the object's mirror write went through the wrapper");
       for (const op of ["get", "getWithMetadata", "list", "delete"]) assert.deepEqual(c.kv[op], { calls: 0, injected: 0 });
       assert.deepEqual(await w.faults.events(), []);

@@ -1,3 +1,7 @@
+// The wasm engine's own cost per proxied request, in plain Node (the real engine module,
+// loaded through edge-sessions/testing's hooks): the engine calls the proxy makes for an
+// anonymous request, without any platform work around them.
+// Usage: node bench/engine-calls.mjs   (after scripts/build.sh)
 import "../js/testing.js";
 const { engine, transport } = await import("../js/engine.js");
 const e = engine();
