@@ -88,6 +88,14 @@ export declare class Session<Data extends object = SessionData> {
   has(key: keyof Data & string): boolean;
   keys(): (keyof Data & string)[];
   toJSON(): Partial<Data>;
+  /**
+   * Binds the session to a user (1 to 128 of A-Z a-z 0-9 . _ ~ @ + -), listing it in the
+   * user's index for `listUser` / `destroyUser`; `client` is a short description (at most 64
+   * printable ASCII characters). Call it at login, with `regenerate()`.
+   */
+  setUser(uid: string, options?: { client?: string }): this;
+  /** The user the session is bound to, if any. */
+  readonly user: string | undefined;
   /** New id, same data; the old id stops working at commit. */
   regenerate(): void;
   /** Delete the data server-side and expire the cookie at commit. */
@@ -96,6 +104,20 @@ export declare class Session<Data extends object = SessionData> {
   acquire(): Promise<void>;
   /** Explicit locking: save the changes made so far under the lock, then release it. */
   release(): Promise<void>;
+}
+
+/** One of a user's live sessions, as `listUser` gives it. */
+export interface UserSession {
+  /** The session's 12-hex-digit hash (as logs and hooks show it), never its id. */
+  id: string;
+  /** Creation time, Unix ms (kept across regenerates). */
+  created: number;
+  /** Last bound to the user (login), Unix ms. */
+  bound: number;
+  /** The client description given to `setUser`, if any. */
+  client?: string;
+  /** True for the session passed as `current`. */
+  current: boolean;
 }
 
 /**
@@ -119,6 +141,10 @@ export declare class Sessions<Data extends object = SessionData> {
     handler: (session: Session<Data>) => Response | Promise<Response>,
   ): Promise<Response>;
   sweep(): Promise<string>;
+  /** A user's live sessions, oldest first; `current` marks that session. */
+  listUser(uid: string, options?: { current?: Session<Data> }): Promise<UserSession[]>;
+  /** "Log out everywhere": destroys the user's sessions, or all but `except`; resolves to how many. */
+  destroyUser(uid: string, options?: { except?: Session<Data> }): Promise<number>;
   /** Audit hooks, called after a successful commit (or sweep); ids are hashes, never raw ids. */
   on<T extends SessionEvent["type"]>(type: T, fn: (event: Extract<SessionEvent, { type: T }>) => void): this;
 }

@@ -135,6 +135,22 @@ export class Session {
   toJSON() {
     return JSON.parse(this._run((s) => s.dataJson()));
   }
+  /**
+   * Binds the session to user `uid` (1 to 128 of A-Z a-z 0-9 . _ ~ @ + -; base64url-encode
+   * other ids), listing it in that user's index so `sessions.listUser` and
+   * `sessions.destroyUser` find it. `client` is an optional short description ("Firefox on
+   * Linux", at most 64 printable ASCII characters). Call it at login, with regenerate().
+   */
+  setUser(uid, { client } = {}) {
+    if (typeof uid !== "string") throw new TypeError(`a user id must be a string, got ${typeof uid}`);
+    if (client !== undefined && typeof client !== "string") throw new TypeError("client must be a string");
+    this._run((s) => s.setUser(uid, client));
+    return this;
+  }
+  /** The user the session is bound to, or undefined. */
+  get user() {
+    return this._run((s) => s.user());
+  }
   /** New id, same data; the old id stops working at commit. Call it after login. */
   regenerate() {
     this._run((s) => s.regenerate());
@@ -259,6 +275,29 @@ export class Sessions {
       if (r) return r;
       throw err;
     }
+  }
+
+  /**
+   * The live sessions of user `uid`, oldest first: `[{ id, created, bound, client, current }]`
+   * where `id` is the session's hash (never its id), `created` and `bound` (last login) are
+   * Unix ms, and `current` marks `options.current` (a Session, usually the caller's).
+   */
+  async listUser(uid, { current } = {}) {
+    const instance = this.#instance;
+    const pending = call(instance, () => this.#core.listUser(uid, current?.id));
+    return JSON.parse(await settle(instance, pending));
+  }
+
+  /**
+   * "Log out everywhere": destroys all of user `uid`'s sessions, or all but `options.except`
+   * (a Session: "log out other devices"). When it resolves, each destroyed session is dead
+   * for every later request, and a request still holding one cannot save anything. Resolves
+   * to how many were destroyed.
+   */
+  async destroyUser(uid, { except } = {}) {
+    const instance = this.#instance;
+    const pending = call(instance, () => this.#core.destroyUser(uid, except?.id));
+    return settle(instance, pending);
   }
 
   /** One expiry sweep; call it from your scheduled handler. Resolves to a log line. */

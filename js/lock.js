@@ -37,6 +37,10 @@ class ObjectHost {
   kvDelete(key) {
     return this.#env.SESSIONS.delete(key);
   }
+  /** A call to another object of this class: a session's user index, or a session. */
+  call(name, op, body) {
+    return this.#env.SESSION_LOCKS.getByName(name)[op](body);
+  }
 }
 
 /**
@@ -133,6 +137,26 @@ export class SessionLock extends DurableObject {
   /** Delete the session if it expired (the sweep). */
   sweep(body) {
     return this.#call("sweep", body);
+  }
+  /** Destroy the session now, revoking its lease (its user's index asks). */
+  kill(body) {
+    return this.#call("kill", body);
+  }
+  /** As a user's index (named user:<uid>): list a session. */
+  userAdd(body) {
+    return this.#call("userAdd", body);
+  }
+  /** As a user's index: unlist a session. */
+  userRemove(body) {
+    return this.#call("userRemove", body);
+  }
+  /** As a user's index: the live sessions. */
+  userList(body) {
+    return this.#call("userList", body);
+  }
+  /** As a user's index: destroy the sessions (all, or all but one). */
+  userDestroy(body) {
+    return this.#call("userDestroy", body);
   }
 
   /** Mirrors to KV or purges; a failure rejects, and the runtime retries the alarm. */

@@ -111,6 +111,7 @@ fn flush_change_only_for_a_live_stored_modified_session() {
             edits: s.edits().clone(),
             accessed: 7,
             timeout_ms: None,
+            bind: None,
         })
     );
     let mut fresh = Session::fresh().unwrap();
@@ -243,7 +244,10 @@ fn records_nested_too_deep_are_refused_on_decode_and_on_store() {
     assert!(Record::decode(&deep.encode()).is_err());
     let ok = Record::new(&c, nested_data(MAX_DEPTH), 0);
     assert_eq!(Record::decode(&ok.encode()).unwrap(), ok);
-    let create = Change::Create { record: deep };
+    let create = Change::Create {
+        record: deep,
+        bind: None,
+    };
     assert!(matches!(
         apply_op(&c, None, &create, 1),
         Err(Error::TooDeep { .. })

@@ -181,6 +181,7 @@ pub const VAR_NAMES: &[&str] = &[
     "SESSION_HEADER_PREFIX",
     "SESSION_SWEEP_BUDGET",
     "SESSION_SWEEP_PAGE",
+    "SESSION_USER_CAP",
     "SESSION_LOG_LEVEL",
     "SESSION_COOKIE_NAME",
     "SESSION_COOKIE_PATH",
@@ -228,6 +229,8 @@ pub struct Config {
     pub sweep_budget: usize,
     /// Keys listed per sweep page (KV's maximum is 1000).
     pub sweep_page: usize,
+    /// Most live sessions one user may have; binding one more destroys the oldest.
+    pub user_cap: usize,
     /// What to log (`SESSION_LOG_LEVEL`).
     pub log_level: super::log::Level,
 }
@@ -249,6 +252,7 @@ impl Default for Config {
             key_prefix: "session:".into(),
             sweep_budget: 900,
             sweep_page: 1000,
+            user_cap: 100,
             log_level: super::log::Level::Info,
         }
     }
@@ -349,6 +353,9 @@ impl Config {
         }
         if let Some(v) = var("SESSION_SWEEP_BUDGET") {
             c.sweep_budget = parse_usize("SESSION_SWEEP_BUDGET", &v, 3, 1000)?;
+        }
+        if let Some(v) = var("SESSION_USER_CAP") {
+            c.user_cap = parse_usize("SESSION_USER_CAP", &v, 1, 1000)?;
         }
         if let Some(v) = var("SESSION_SWEEP_PAGE") {
             c.sweep_page = parse_usize("SESSION_SWEEP_PAGE", &v, 1, 1000)?;
@@ -589,6 +596,13 @@ pub struct StoreParams {
     /// What the object logs.
     #[serde(default)]
     pub log_level: super::log::Level,
+    /// Most live sessions per user.
+    #[serde(default = "default_user_cap")]
+    pub user_cap: usize,
+}
+
+fn default_user_cap() -> usize {
+    100
 }
 
 impl Config {
@@ -602,6 +616,7 @@ impl Config {
             wait_ms: self.lock_wait.as_millis() as u64,
             key_prefix: self.key_prefix.clone(),
             log_level: self.log_level,
+            user_cap: self.user_cap,
         }
     }
 }
@@ -617,6 +632,7 @@ impl StoreParams {
             lock_wait: Duration::from_millis(self.wait_ms),
             key_prefix: self.key_prefix.clone(),
             log_level: self.log_level,
+            user_cap: self.user_cap,
             ..Config::default()
         }
     }

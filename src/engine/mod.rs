@@ -27,6 +27,7 @@ pub mod store;
 pub mod sweep;
 pub mod sweeper;
 pub mod throttle;
+pub mod user;
 pub mod wire;
 
 pub use config::{

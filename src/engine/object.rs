@@ -17,12 +17,15 @@ use serde::{Deserialize, Serialize};
 
 use super::log::{self, Level};
 use super::recent::RecentCalls;
+use super::record::Change;
 use super::record::{apply_op, Applied, Record};
 use super::retry::mirror_backoff;
 use super::store::Begun;
 use super::throttle::{next_slot, WriteSlot};
-use super::wire::{ApplyMsg, BeginMsg, IdMsg, Op, Reply, SweepAnswer, WireError};
-use super::{Error, FifoLock, SessionId, StoreParams};
+use super::user::{check_user, index_name, Binding, Listed, UserIndex};
+use super::wire::{ApplyMsg, BeginMsg, DestroyedAnswer, IdMsg, Op, Reply, SweepAnswer};
+use super::wire::{UserAddMsg, UserMsg, WireError};
+use super::{Config, Error, FifoLock, SessionId, StoreParams};
 
 /// What a session lock object needs from its runtime. Every storage call may fail; the object
 /// then answers an opaque backend error and reloads from storage next time.
@@ -53,6 +56,9 @@ pub trait ObjectHost {
     ) -> Result<(), Error>;
     /// Deletes the KV mirror (idempotent).
     async fn kv_delete(&self, key: &str) -> Result<(), Error>;
+    /// Calls `op` on another object of this class, named `name` (a session's object asks its
+    /// user's index; the index asks sessions' objects to die). Resolves to the JSON reply.
+    async fn call(&self, name: &str, op: Op, body: String) -> Result<String, Error>;
 }
 
 /// The KV key of a session's mirror.
@@ -82,6 +88,8 @@ struct Identity {
 
 const REC: &str = "rec";
 const WHO: &str = "who";
+/// A user index object's entries.
+const IDX: &str = "idx";
 
 /// One session's lock object.
 pub struct LockObject<H> {
@@ -95,6 +103,8 @@ pub struct LockObject<H> {
     mirror_failures: Cell<u32>,
     alarm_at: Cell<Option<u64>>,
     recent: RefCell<RecentCalls>,
+    /// As a user's index (named `user:<uid>`): its entries, loaded once.
+    index: RefCell<Option<UserIndex>>,
 }
 
 impl<H: ObjectHost> LockObject<H> {
@@ -112,6 +122,7 @@ impl<H: ObjectHost> LockObject<H> {
             mirror_failures: Cell::new(0),
             alarm_at: Cell::new(None),
             recent: RefCell::new(RecentCalls::default()),
+            index: RefCell::new(None),
         }
     }
 
@@ -153,6 +164,26 @@ impl<H: ObjectHost> LockObject<H> {
             },
             Op::Sweep => match read::<IdMsg>(body) {
                 Ok(m) => encode(self.sweep(m).await),
+                Err(e) => encode::<()>(Err(e)),
+            },
+            Op::Kill => match read::<IdMsg>(body) {
+                Ok(m) => encode(self.kill(m).await.map(|()| serde_json::json!({}))),
+                Err(e) => encode::<()>(Err(e)),
+            },
+            Op::UserAdd => match read::<UserAddMsg>(body) {
+                Ok(m) => encode(self.user_add(m).await.map(|()| serde_json::json!({}))),
+                Err(e) => encode::<()>(Err(e)),
+            },
+            Op::UserRemove => match read::<UserMsg>(body) {
+                Ok(m) => encode(self.user_remove(m).await.map(|()| serde_json::json!({}))),
+                Err(e) => encode::<()>(Err(e)),
+            },
+            Op::UserList => match read::<UserMsg>(body) {
+                Ok(m) => encode(self.user_list(m).await),
+                Err(e) => encode::<()>(Err(e)),
+            },
+            Op::UserDestroy => match read::<UserMsg>(body) {
+                Ok(m) => encode(self.user_destroy(m).await),
                 Err(e) => encode::<()>(Err(e)),
             },
         };
@@ -279,6 +310,16 @@ impl<H: ObjectHost> LockObject<H> {
             self.lock.check(l.token, now)?;
         }
         let applied = apply_op(&msg.params.to_config(), current.as_ref(), &msg.change, now)?;
+        // A bound session is listed in its user's index before it is stored, so a stored bound
+        // session can always be found by a "log out everywhere".
+        if let (Applied::Stored(r), Some(b)) = (&applied, binding_of(&msg.change)) {
+            self.index_add(&msg.sid, r.created, b, &msg.params).await?;
+        }
+        let unbound = match (&applied, current.as_ref().and_then(|c| c.user.clone())) {
+            (Applied::Deleted, Some(u)) => Some(u),
+            (Applied::Stored(r), Some(u)) if r.user.as_deref() != Some(u.as_str()) => Some(u),
+            _ => None,
+        };
         // Update the in-memory slot before awaiting storage so any interleaved request sees
         // it; on a storage failure the slot is reset and reloaded from storage next time.
         let persisted = match &applied {
@@ -296,7 +337,211 @@ impl<H: ObjectHost> LockObject<H> {
             return Err(e);
         }
         self.recent.borrow_mut().record(&msg.rid);
+        if let Some(uid) = unbound {
+            // best effort: a failure leaves an entry for a dead session, which a later
+            // "log out everywhere" destroys again harmlessly
+            if let Err(e) = self.index_remove(&uid, &msg.sid, &msg.params).await {
+                let msg = format!("user index update deferred: {e}");
+                log::emit(Level::Warn, "user_index_failed", &msg);
+            }
+        }
         self.schedule_mirror(now).await
+    }
+
+    /// Asks `uid`'s index to list this session.
+    async fn index_add(
+        &self,
+        sid: &str,
+        created: u64,
+        bind: &Binding,
+        params: &StoreParams,
+    ) -> Result<(), Error> {
+        let msg = UserAddMsg {
+            uid: bind.user.clone(),
+            sid: sid.to_owned(),
+            created,
+            bind: bind.clone(),
+            params: params.clone(),
+        };
+        self.ask::<serde_json::Value>(&index_name(&bind.user), Op::UserAdd, &msg)
+            .await
+            .map(|_| ())
+    }
+
+    /// Asks `uid`'s index to unlist `sid`.
+    async fn index_remove(&self, uid: &str, sid: &str, params: &StoreParams) -> Result<(), Error> {
+        let msg = UserMsg {
+            uid: uid.to_owned(),
+            sid: Some(sid.to_owned()),
+            params: params.clone(),
+        };
+        self.ask::<serde_json::Value>(&index_name(uid), Op::UserRemove, &msg)
+            .await
+            .map(|_| ())
+    }
+
+    /// One call to another object, its refusal turned back into the error it was.
+    async fn ask<R: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+        op: Op,
+        msg: &impl Serialize,
+    ) -> Result<R, Error> {
+        let body = serde_json::to_string(msg).map_err(|e| Error::Backend(e.to_string()))?;
+        let text = self.host.call(name, op, body).await?;
+        match serde_json::from_str::<Reply<R>>(&text).map_err(|e| Error::Backend(e.to_string()))? {
+            Reply::Ok(v) => Ok(v),
+            Reply::Err(w) => Err(w.into_error()),
+        }
+    }
+
+    /// Destroys this session now (its user's index asks): the record is deleted and the lease
+    /// revoked, so the holder's write is refused (fencing) and every later request finds no
+    /// session; the alarm then purges the KV mirror and storage.
+    async fn kill(&self, msg: IdMsg) -> Result<(), Error> {
+        self.remember(&msg.sid, &msg.params)?;
+        self.save_identity().await?;
+        let now = self.host.now();
+        if let Some(holder) = self.lock.holder() {
+            self.lock.release(holder.token, now);
+        }
+        *self.slot.borrow_mut() = Slot::Absent;
+        if let Err(e) = self.host.delete(REC).await {
+            *self.slot.borrow_mut() = Slot::Unknown;
+            return Err(e);
+        }
+        self.set_alarm_before(now).await
+    }
+
+    /// The user index's entries, loaded once.
+    async fn entries(&self) -> Result<(), Error> {
+        if self.index.borrow().is_some() {
+            return Ok(());
+        }
+        let text = self.host.get(IDX).await?;
+        let idx = match text.as_deref().map(serde_json::from_str::<UserIndex>) {
+            Some(Ok(i)) => i,
+            Some(Err(e)) => {
+                log::emit(
+                    Level::Warn,
+                    "record_discarded",
+                    &format!("user index discarded: {e}"),
+                );
+                UserIndex::default()
+            }
+            None => UserIndex::default(),
+        };
+        let mut slot = self.index.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(idx);
+        }
+        Ok(())
+    }
+
+    /// Persists the index as it stands (nothing left: the object keeps no storage).
+    async fn save_index(&self) -> Result<(), Error> {
+        let text = match &*self.index.borrow() {
+            Some(i) if !i.entries.is_empty() => {
+                Some(serde_json::to_string(i).map_err(|e| Error::Backend(e.to_string()))?)
+            }
+            _ => None,
+        };
+        match text {
+            Some(t) => self.host.put(IDX, t).await,
+            None => self.host.delete(IDX).await,
+        }
+    }
+
+    async fn user_add(&self, m: UserAddMsg) -> Result<(), Error> {
+        check_user(&m.uid).map_err(|_| Error::Backend("bad user id on the wire".into()))?;
+        log::set_level(m.params.log_level);
+        self.entries().await?;
+        let now = self.host.now();
+        let evicted = {
+            let mut slot = self.index.borrow_mut();
+            let idx = slot.as_mut().expect("loaded above");
+            idx.add(&m.sid, m.created, &m.bind, now, m.params.user_cap)
+        };
+        self.save_index().await?;
+        // over the cap: the oldest sessions go (they are unlisted already)
+        for sid in evicted {
+            if let Err(e) = self.kill_session(&sid, &m.params).await {
+                let msg = format!("destroying a session over the user cap failed: {e}");
+                log::emit(Level::Warn, "user_index_failed", &msg);
+            }
+        }
+        Ok(())
+    }
+
+    async fn user_remove(&self, m: UserMsg) -> Result<(), Error> {
+        self.entries().await?;
+        let sid = m.sid.unwrap_or_default();
+        let removed = self
+            .index
+            .borrow_mut()
+            .as_mut()
+            .is_some_and(|i| i.remove(&sid));
+        if removed {
+            self.save_index().await?;
+        }
+        Ok(())
+    }
+
+    async fn user_list(&self, m: UserMsg) -> Result<Vec<Listed>, Error> {
+        self.entries().await?;
+        let slot = self.index.borrow();
+        Ok(slot
+            .as_ref()
+            .map(|i| i.listed(m.sid.as_deref()))
+            .unwrap_or_default())
+    }
+
+    /// Destroys the user's sessions (all, or all but `m.sid`): each session's object kills it,
+    /// then it is unlisted. Sessions listed meanwhile (a login racing this) stay listed.
+    async fn user_destroy(&self, m: UserMsg) -> Result<DestroyedAnswer, Error> {
+        log::set_level(m.params.log_level);
+        self.entries().await?;
+        let targets = self
+            .index
+            .borrow()
+            .as_ref()
+            .map(|i| i.to_destroy(m.sid.as_deref()))
+            .unwrap_or_default();
+        let results = futures_util::future::join_all(
+            targets.iter().map(|sid| self.kill_session(sid, &m.params)),
+        )
+        .await;
+        let mut failed = None;
+        let mut destroyed = 0;
+        for (sid, r) in targets.iter().zip(results) {
+            match r {
+                Ok(()) => {
+                    destroyed += 1;
+                    if let Some(i) = self.index.borrow_mut().as_mut() {
+                        i.remove(sid);
+                    }
+                }
+                Err(e) => failed = Some(e),
+            }
+        }
+        self.save_index().await?;
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(DestroyedAnswer { destroyed }),
+        }
+    }
+
+    /// Asks session `sid`'s object to destroy it.
+    async fn kill_session(&self, sid: &str, params: &StoreParams) -> Result<(), Error> {
+        let msg = IdMsg {
+            sid: sid.to_owned(),
+            params: params.clone(),
+            lease: None,
+            caller: None,
+        };
+        self.ask::<serde_json::Value>(sid, Op::Kill, &msg)
+            .await
+            .map(|_| ())
     }
 
     async fn save_identity(&self) -> Result<(), Error> {
@@ -356,6 +601,24 @@ impl<H: ObjectHost> LockObject<H> {
             }
         };
         Some((SessionId::parse(&who.sid)?, who.key_prefix))
+    }
+
+    /// Unlists an expired bound session from its user's index; false if that failed (the
+    /// purge then waits, so the entry is never left behind).
+    async fn unlist_expired(&self, r: &Record, id: &SessionId, prefix: &str) -> bool {
+        let Some(uid) = &r.user else { return true };
+        let params = StoreParams {
+            key_prefix: prefix.to_owned(),
+            ..Config::default().store_params()
+        };
+        match self.index_remove(uid, id.as_str(), &params).await {
+            Ok(()) => true,
+            Err(e) => {
+                let msg = format!("user index update for {} deferred: {e}", id.log_tag());
+                log::emit(Level::Warn, "user_index_failed", &msg);
+                false
+            }
+        }
     }
 
     /// Deletes the session everywhere: object storage and the KV mirror.
@@ -424,7 +687,13 @@ impl<H: ObjectHost> LockObject<H> {
             }
             // Expired, destroyed or regenerated away: nothing of the session may stay behind,
             // not even who this object was (its raw id), out of the sweep's reach.
-            Some(_) | None => self.purge(&id, &prefix).await,
+            Some(r) => {
+                if !self.unlist_expired(&r, &id, &prefix).await {
+                    return self.retry_mirror_later(now).await;
+                }
+                self.purge(&id, &prefix).await
+            }
+            None => self.purge(&id, &prefix).await,
         }
     }
 
@@ -438,11 +707,25 @@ impl<H: ObjectHost> LockObject<H> {
                 self.schedule_mirror(now).await?;
                 Ok(SweepAnswer { deleted: false })
             }
-            _ => {
+            expired => {
+                if let Some(r) = &expired {
+                    if !self.unlist_expired(r, &id, &msg.params.key_prefix).await {
+                        return Err(Error::Backend("user index unreachable".into()));
+                    }
+                }
                 self.purge(&id, &msg.params.key_prefix).await?;
                 Ok(SweepAnswer { deleted: true })
             }
         }
+    }
+}
+
+/// The binding a change carries to the user's index: a bound create (a login, or a bound
+/// session's regenerate) or a `set_user` update.
+fn binding_of(change: &Change) -> Option<&Binding> {
+    match change {
+        Change::Create { bind, .. } | Change::Update { bind, .. } => bind.as_ref(),
+        Change::Delete => None,
     }
 }
 

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::edits::{apply_edits, check_data_depth, Edits};
+use super::user::Binding;
 use super::{Config, Error};
 
 /// Current record format. Anything else in storage is treated as absent (and logged).
@@ -29,6 +30,9 @@ pub struct Record {
     /// it also makes the cookie persistent. Absent in records written before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
+    /// The user this session is bound to (listed in that user's index), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
 }
 
 /// What the sweep can see without reading values: KV metadata.
@@ -63,6 +67,7 @@ impl Record {
             expires: expiry(cfg, now, now, None),
             version: 1,
             timeout_ms: None,
+            user: None,
         }
     }
 
@@ -105,6 +110,9 @@ pub enum Change {
     Create {
         /// The record to store.
         record: Record,
+        /// The binding to the user's index, when the record has a user.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bind: Option<Binding>,
     },
     /// Apply `edits` to the current data and refresh the expiry. Refused if the session is
     /// gone: a request in flight cannot resurrect a destroyed session.
@@ -116,6 +124,9 @@ pub enum Change {
         /// A new idle timeout for this session, in ms ("remember me").
         #[serde(default, skip_serializing_if = "Option::is_none")]
         timeout_ms: Option<u64>,
+        /// Binds the session to a user (`set_user`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bind: Option<Binding>,
     },
     /// Delete the session (idempotent).
     Delete,
@@ -125,7 +136,7 @@ impl Change {
     /// True for an unchanged session's expiry refresh: nothing the user did is lost if it is
     /// skipped, so a lease lost meanwhile is no reason to fail the request.
     pub fn is_refresh_only(&self) -> bool {
-        matches!(self, Change::Update { edits, timeout_ms: None, .. } if edits.is_empty())
+        matches!(self, Change::Update { edits, timeout_ms: None, bind: None, .. } if edits.is_empty())
     }
 }
 
@@ -150,7 +161,7 @@ pub fn apply_op(
     let live = current.filter(|r| !r.is_expired(now));
     let stored = match change {
         Change::Delete => return Ok(Applied::Deleted),
-        Change::Create { record } => match live {
+        Change::Create { record, .. } => match live {
             // the same create again (a retried call whose first attempt was applied)
             Some(cur) if cur == record => record.clone(),
             Some(_) => return Err(Error::Backend("session id collision on create".into())),
@@ -160,6 +171,7 @@ pub fn apply_op(
             edits,
             accessed,
             timeout_ms,
+            bind,
         } => {
             let Some(cur) = live else {
                 return Err(Error::Gone);
@@ -169,6 +181,9 @@ pub fn apply_op(
             next.accessed = (*accessed).max(cur.accessed);
             if timeout_ms.is_some() {
                 next.timeout_ms = *timeout_ms;
+            }
+            if let Some(b) = bind {
+                next.user = Some(b.user.clone());
             }
             next.expires = expiry(cfg, next.created, next.accessed, next.timeout_ms);
             next.version = cur.version + 1;
@@ -239,6 +254,7 @@ mod tests {
             .into(),
             accessed: 5_000,
             timeout_ms: None,
+            bind: None,
         };
         let Applied::Stored(n) = apply_op(&c, Some(&r), &op, 5_000).unwrap() else {
             panic!()
@@ -254,6 +270,7 @@ mod tests {
             edits: Edits::new(),
             accessed: 0,
             timeout_ms: None,
+            bind: None,
         };
         assert!(matches!(apply_op(&c, None, &op, 0), Err(Error::Gone)));
         let r = Record::new(&c, Map::new(), 0);
@@ -270,6 +287,7 @@ mod tests {
         let other = Record::new(&c, map(json!({"x": 1})), 0);
         let op = Change::Create {
             record: other.clone(),
+            bind: None,
         };
         assert!(apply_op(&c, Some(&r), &op, 1).is_err());
         // the same create twice (a retry) is not a collision
@@ -288,6 +306,7 @@ mod tests {
             edits: [("big".into(), Edit::Set(json!("x".repeat(100))))].into(),
             accessed: 1,
             timeout_ms: None,
+            bind: None,
         };
         assert!(matches!(
             apply_op(&c, Some(&r), &op, 1),

@@ -13,7 +13,8 @@ use serde::Serialize;
 use super::record::Change;
 use super::retry::{self, Failure};
 use super::store::{Backend, Begun};
-use super::wire::{ApplyMsg, BeginMsg, IdMsg, Op, Reply, SweepAnswer};
+use super::user::{check_user, index_name, Listed};
+use super::wire::{ApplyMsg, BeginMsg, DestroyedAnswer, IdMsg, Op, Reply, SweepAnswer, UserMsg};
 use super::{Config, Error, Lease, SessionId, StoreParams};
 
 /// A call that failed on the way to or from the object (not an answer of the object).
@@ -110,10 +111,21 @@ impl<T: Transport> RemoteBackend<T> {
         msg: &M,
         channel: Option<&str>,
     ) -> Result<R, Error> {
+        self.call_named(id.as_str(), op, msg, channel).await
+    }
+
+    /// [`Self::call`] on the object named `name` (a session id, or a user's index).
+    async fn call_named<M: Serialize, R: DeserializeOwned>(
+        &self,
+        name: &str,
+        op: Op,
+        msg: &M,
+        channel: Option<&str>,
+    ) -> Result<R, Error> {
         let body = serde_json::to_string(msg).map_err(backend)?;
         let mut attempt = 1;
         loop {
-            let answer = self.transport.call(id.as_str(), op, body.clone(), channel);
+            let answer = self.transport.call(name, op, body.clone(), channel);
             match answer.await {
                 Err(Failed { failure, error }) => {
                     attempt += 1;
@@ -141,6 +153,41 @@ impl<T: Transport> RemoteBackend<T> {
         } else {
             channels.get(&key).cloned()
         }
+    }
+
+    /// The live sessions of `uid` (oldest first), `current` marked.
+    pub async fn user_list(
+        &self,
+        uid: &str,
+        current: Option<&SessionId>,
+    ) -> Result<Vec<Listed>, Error> {
+        check_user(uid)?;
+        let msg = UserMsg {
+            uid: uid.to_owned(),
+            sid: current.map(|c| c.as_str().to_owned()),
+            params: self.params(),
+        };
+        self.call_named(&index_name(uid), Op::UserList, &msg, None)
+            .await
+    }
+
+    /// Destroys `uid`'s sessions, all or all but `except`; how many. When it returns, every
+    /// session listed before it started is dead (a request holding one's lock cannot write).
+    pub async fn user_destroy(
+        &self,
+        uid: &str,
+        except: Option<&SessionId>,
+    ) -> Result<usize, Error> {
+        check_user(uid)?;
+        let msg = UserMsg {
+            uid: uid.to_owned(),
+            sid: except.map(|c| c.as_str().to_owned()),
+            params: self.params(),
+        };
+        let a: DestroyedAnswer = self
+            .call_named(&index_name(uid), Op::UserDestroy, &msg, None)
+            .await?;
+        Ok(a.destroyed)
     }
 
     /// Asks the object to delete its session if it has expired; true if it did.

@@ -61,6 +61,28 @@ impl<B: Backend + Clone> Sessions<B> {
     }
 }
 
+impl<T: super::remote::Transport> Sessions<super::remote::RemoteBackend<T>> {
+    /// The live sessions of user `uid`, oldest first; `current` (the caller's session) is
+    /// marked. Ids appear as their hash only.
+    pub async fn list_user(
+        &self,
+        uid: &str,
+        current: Option<&SessionId>,
+    ) -> Result<Vec<super::user::Listed>, Error> {
+        self.backend.user_list(uid, current).await
+    }
+
+    /// "Log out everywhere": destroys all of `uid`'s sessions, or all but `except` ("log out
+    /// other devices"); returns how many.
+    pub async fn destroy_user(
+        &self,
+        uid: &str,
+        except: Option<&SessionId>,
+    ) -> Result<usize, Error> {
+        self.backend.user_destroy(uid, except).await
+    }
+}
+
 /// One request's session.
 pub struct Scope<B> {
     sessions: Sessions<B>,

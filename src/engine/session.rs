@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use super::edits::{apply_edit, check_value_depth, compose, Edit, Edits};
 use super::record::{check_size, expiry, Change, Record};
 use super::signing::Verified;
+use super::user::{check_client, check_user, Binding};
 use super::{Config, Error, SessionId, Signer};
 
 /// The reserved data key holding flash values (see [`Session::flash`]).
@@ -152,6 +153,10 @@ pub struct Session {
     ending: Ending,
     /// A new idle timeout for this session set in this request ("remember me"), in ms.
     timeout_ms: Option<u64>,
+    /// The user the session is bound to (from its record, or bound in this request).
+    user: Option<String>,
+    /// A binding made in this request (`set_user`), saved at commit.
+    binding: Option<Binding>,
 }
 
 impl Session {
@@ -165,6 +170,7 @@ impl Session {
     ) -> Result<Self, Error> {
         match (presented, stored) {
             (Some(v), Some(rec)) if !rec.is_expired(now) => Ok(Session {
+                user: rec.user.clone(),
                 id: v.id,
                 original_id: None,
                 data: rec.data.clone(),
@@ -175,6 +181,7 @@ impl Session {
                 resign: v.needs_resign,
                 ending: Ending::Live,
                 timeout_ms: None,
+                binding: None,
             }),
             (presented, _) => {
                 let mut s = Session::fresh()?;
@@ -198,6 +205,8 @@ impl Session {
             resign: false,
             ending: Ending::Live,
             timeout_ms: None,
+            user: None,
+            binding: None,
         })
     }
 
@@ -231,7 +240,42 @@ impl Session {
     }
     /// True when data changed in this request.
     pub fn is_modified(&self) -> bool {
-        !self.edits.is_empty() || self.timeout_changed()
+        !self.edits.is_empty() || self.timeout_changed() || self.binding.is_some()
+    }
+
+    /// Binds the session to `user` ("log out everywhere" can then find it), with an optional
+    /// short description of the client ("Firefox on Linux"). Usually done at login, with
+    /// [`Session::regenerate`]. Both are validated ([`super::user::check_user`]).
+    pub fn set_user(&mut self, user: &str, client: Option<&str>) -> Result<(), Error> {
+        check_user(user)?;
+        if let Some(c) = client {
+            check_client(c)?;
+        }
+        self.user = Some(user.to_owned());
+        self.binding = Some(Binding {
+            user: user.to_owned(),
+            client: client.map(str::to_owned),
+            replaces: None,
+        });
+        Ok(())
+    }
+
+    /// The user the session is bound to, if any.
+    pub fn user(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
+
+    /// The binding made in this request, if any (carried over when a commit is retried).
+    pub fn binding(&self) -> Option<&Binding> {
+        self.binding.as_ref()
+    }
+
+    /// Carries a binding over to a reloaded session (a regenerate retried under a new lock).
+    pub fn rebind(&mut self, binding: Option<Binding>) {
+        if let Some(b) = binding {
+            self.user = Some(b.user.clone());
+            self.binding = Some(b);
+        }
     }
 
     /// "Remember me": this session's own idle timeout, instead of `SESSION_TIMEOUT`, from now
@@ -456,6 +500,7 @@ impl Session {
             edits: self.edits.clone(),
             accessed: now,
             timeout_ms: self.timeout_changed().then_some(self.timeout_ms).flatten(),
+            bind: self.binding.clone(),
         })
     }
 
@@ -468,8 +513,10 @@ impl Session {
                 rec.timeout_ms = self.timeout_ms;
             }
             rec.expires = expiry(cfg, rec.created, now, rec.timeout_ms);
+            rec.user = self.user.clone();
         }
         self.edits.clear();
+        self.binding = None;
     }
 
     /// Decides the request's storage changes and cookie. Nothing is written for a new session
@@ -489,7 +536,7 @@ impl Session {
                 cookie: CookieAction::Remove,
             });
         }
-        if !self.data.is_empty() || self.record.is_some() {
+        if !self.data.is_empty() || self.record.is_some() || self.binding.is_some() {
             check_size(cfg, &self.data)?;
         }
         let own_timeout = self.timeout_override();
@@ -505,9 +552,11 @@ impl Session {
                 let mut rec = Record::new(cfg, self.data.clone(), now);
                 rec.timeout_ms = own_timeout;
                 rec.expires = expiry(cfg, now, now, own_timeout);
-                if !self.data.is_empty() {
+                rec.user = self.user.clone();
+                if !self.data.is_empty() || self.binding.is_some() {
                     cookie = set(rec.expires);
-                    ops.push((self.id.clone(), Change::Create { record: rec }));
+                    let bind = self.binding.clone();
+                    ops.push((self.id.clone(), Change::Create { record: rec, bind }));
                 } else {
                     // Nothing stored, so no cookie: an anonymous visitor's id would change on
                     // every request, and when the client's id is gone (expired, destroyed, or
@@ -521,8 +570,21 @@ impl Session {
                 moved.created = rec.created;
                 moved.timeout_ms = own_timeout;
                 moved.expires = expiry(cfg, moved.created, now, own_timeout);
+                moved.user = self.user.clone();
+                // the new id takes over the old one's entry in the user's index
+                let bind = self.user.clone().map(|user| Binding {
+                    user,
+                    client: self.binding.as_ref().and_then(|b| b.client.clone()),
+                    replaces: self.original_id.as_ref().map(|i| i.as_str().to_owned()),
+                });
                 cookie = set(moved.expires);
-                ops.push((self.id.clone(), Change::Create { record: moved }));
+                ops.push((
+                    self.id.clone(),
+                    Change::Create {
+                        record: moved,
+                        bind,
+                    },
+                ));
                 if let Some(old) = &self.original_id {
                     ops.push((old.clone(), Change::Delete));
                 }
@@ -538,6 +600,7 @@ impl Session {
                             edits: self.edits.clone(),
                             accessed: now,
                             timeout_ms: self.timeout_changed().then_some(self.timeout_ms).flatten(),
+                            bind: self.binding.clone(),
                         },
                     ));
                     let expires = expiry(cfg, rec.created, now, own_timeout);
@@ -697,7 +760,7 @@ mod tests {
         assert_eq!(early.cookie, CookieAction::Keep);
         let due = s.plan(&c, &signer, 10_000).unwrap();
         assert!(
-            matches!(&due.ops[..], [(_, Change::Update { edits, accessed: 10_000, timeout_ms: None })] if edits.is_empty())
+            matches!(&due.ops[..], [(_, Change::Update { edits, accessed: 10_000, timeout_ms: None, .. })] if edits.is_empty())
         );
         assert!(matches!(due.cookie, CookieAction::Set { .. }));
     }
@@ -729,7 +792,7 @@ mod tests {
         assert_eq!(s.get("user"), Some(&json!("ann")));
         let plan = s.plan(&cfg(), &signer, 5).unwrap();
         match &plan.ops[..] {
-            [(new, Change::Create { record }), (gone, Change::Delete)] => {
+            [(new, Change::Create { record, .. }), (gone, Change::Delete)] => {
                 assert_eq!(new, s.id());
                 assert_eq!(gone, &old);
                 assert_eq!(record.data.get("user"), Some(&json!("ann")));
@@ -809,7 +872,7 @@ mod tests {
         s.set("user", json!("ann")).unwrap();
         s.set_timeout(30 * day).unwrap();
         let plan = s.plan(&c, &signer, 0).unwrap();
-        let [(_, Change::Create { record })] = &plan.ops[..] else {
+        let [(_, Change::Create { record, .. })] = &plan.ops[..] else {
             panic!("{plan:?}")
         };
         assert_eq!(record.timeout_ms, Some(30 * 86_400_000));
@@ -876,7 +939,7 @@ mod tests {
         let mut r = Session::open(Some(v), Some(after), 10).unwrap();
         r.regenerate().unwrap();
         let plan = r.plan(&capped, &signer, 10).unwrap();
-        let (_, Change::Create { record: moved }) = &plan.ops[0] else {
+        let (_, Change::Create { record: moved, .. }) = &plan.ops[0] else {
             panic!("{plan:?}")
         };
         assert_eq!(moved.timeout_ms, Some(7 * 86_400_000));

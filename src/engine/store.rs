@@ -247,6 +247,7 @@ async fn regenerate_relocked<B: Backend>(
             return Err(Error::Gone); // destroyed meanwhile: nothing to move
         }
         fresh.replay(session.edits().clone());
+        fresh.rebind(session.binding().cloned());
         fresh.regenerate()?;
         fresh.plan(cfg, signer, now)
     });

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::record::Change;
+use super::user::Binding;
 use super::{Error, Lease, StoreParams};
 
 /// The object's operations: one RPC method each on the JavaScript class, one path each on
@@ -20,6 +21,16 @@ pub enum Op {
     Release,
     /// [`IdMsg`]: delete the session if it expired.
     Sweep,
+    /// [`IdMsg`]: destroy the session now, revoking its lease (from its user's index).
+    Kill,
+    /// [`UserAddMsg`], on a user's index: list a session.
+    UserAdd,
+    /// [`UserMsg`], on a user's index: unlist a session.
+    UserRemove,
+    /// [`UserMsg`], on a user's index: the live sessions.
+    UserList,
+    /// [`UserMsg`], on a user's index: destroy the sessions (all, or all but one).
+    UserDestroy,
 }
 
 impl Op {
@@ -30,14 +41,29 @@ impl Op {
             Op::Apply => "apply",
             Op::Release => "release",
             Op::Sweep => "sweep",
+            Op::Kill => "kill",
+            Op::UserAdd => "userAdd",
+            Op::UserRemove => "userRemove",
+            Op::UserList => "userList",
+            Op::UserDestroy => "userDestroy",
         }
     }
 
     /// The operation called `name`, if any.
     pub fn parse(name: &str) -> Option<Op> {
-        [Op::Begin, Op::Apply, Op::Release, Op::Sweep]
-            .into_iter()
-            .find(|op| op.name() == name)
+        [
+            Op::Begin,
+            Op::Apply,
+            Op::Release,
+            Op::Sweep,
+            Op::Kill,
+            Op::UserAdd,
+            Op::UserRemove,
+            Op::UserList,
+            Op::UserDestroy,
+        ]
+        .into_iter()
+        .find(|op| op.name() == name)
     }
 }
 
@@ -95,6 +121,42 @@ pub struct IdMsg {
     /// is waiting for (its `begin` failed on the way back, so the caller never saw the lease).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<String>,
+}
+
+/// `userAdd`: list `sid` in `uid`'s index (the session's object, before it stores a bound
+/// record).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct UserAddMsg {
+    /// The user.
+    pub uid: String,
+    /// The session.
+    pub sid: String,
+    /// The session's creation time.
+    pub created: u64,
+    /// The binding (client description, the id it replaces).
+    pub bind: Binding,
+    /// The caller's settings (the cap).
+    pub params: StoreParams,
+}
+
+/// `userRemove` (`sid`: the session), `userList` (`sid`: the caller's own session, marked
+/// current) and `userDestroy` (`sid`: the session to keep, if any).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct UserMsg {
+    /// The user.
+    pub uid: String,
+    /// The session concerned, as above.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    /// The caller's settings.
+    pub params: StoreParams,
+}
+
+/// Answer of `userDestroy`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DestroyedAnswer {
+    /// Sessions destroyed.
+    pub destroyed: usize,
 }
 
 /// Answer of `sweep`.

@@ -46,6 +46,13 @@ extern "C" {
     ) -> Result<Promise, JsValue>;
     #[wasm_bindgen(method, catch, js_name = kvDelete)]
     fn kv_delete(this: &JsObjectHost, key: &str) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(method, catch, js_name = call)]
+    fn call_object(
+        this: &JsObjectHost,
+        name: &str,
+        op: &str,
+        body: String,
+    ) -> Result<Promise, JsValue>;
 
     /// `js/`'s transport to session objects: `call(sid, op, body)` is one RPC call.
     pub type JsTransport;
@@ -170,6 +177,11 @@ impl ObjectHost for JsObjectHost {
     }
     async fn kv_delete(&self, key: &str) -> Result<(), Error> {
         done(JsObjectHost::kv_delete(self, key)).await
+    }
+    async fn call(&self, name: &str, op: Op, body: String) -> Result<String, Error> {
+        text(self.call_object(name, op.name(), body))
+            .await?
+            .ok_or_else(|| Error::Backend("object answered a non-string".into()))
     }
 }
 

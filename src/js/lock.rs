@@ -43,7 +43,11 @@ impl LockCore {
             let (reply, token) = object.begin_leased(&body).await;
             let out = js_sys::Array::new();
             out.push(&JsValue::from(reply));
-            out.push(&token.map(|t| JsValue::from(t as f64)).unwrap_or(JsValue::UNDEFINED));
+            out.push(
+                &token
+                    .map(|t| JsValue::from(t as f64))
+                    .unwrap_or(JsValue::UNDEFINED),
+            );
             Ok(out.into())
         })
     }

@@ -13,7 +13,7 @@ use super::host::{JsSweepStore, JsTransport};
 use super::{check_bindings, js_error, json_value, now_ms, read_settings, usage};
 use crate::engine::remote::RemoteBackend;
 use crate::engine::scope::{Scope, Sessions, Unlock};
-use crate::engine::{sweeper, Config, Error, Session, Signer};
+use crate::engine::{sweeper, Config, Error, Session, SessionId, Signer};
 
 type Backend = RemoteBackend<JsTransport>;
 
@@ -54,6 +54,37 @@ impl SessionsCore {
     /// Begins a request's session (verifies the cookie; no storage until first use).
     pub fn start(&self, cookie: &str, path: &str, path_header: Option<String>) -> ScopeCore {
         ScopeCore::new(self.inner.start(cookie, path, path_header.as_deref()))
+    }
+
+    /// The live sessions of user `uid` as JSON text (`[{id, created, bound, client, current}]`,
+    /// ids as their hash), the session `current` (an id) marked.
+    #[wasm_bindgen(js_name = listUser)]
+    pub fn list_user(&self, uid: String, current: Option<String>) -> Promise {
+        let s = self.inner.clone();
+        promise(async move {
+            let current = current.as_deref().and_then(SessionId::parse);
+            let list = s
+                .list_user(&uid, current.as_ref())
+                .await
+                .map_err(js_error)?;
+            serde_json::to_string(&list)
+                .map(JsValue::from)
+                .map_err(|e| js_error(Error::Backend(e.to_string())))
+        })
+    }
+
+    /// Destroys user `uid`'s sessions, all or all but `except` (an id); resolves to how many.
+    #[wasm_bindgen(js_name = destroyUser)]
+    pub fn destroy_user(&self, uid: String, except: Option<String>) -> Promise {
+        let s = self.inner.clone();
+        promise(async move {
+            let except = except.as_deref().and_then(SessionId::parse);
+            let n = s
+                .destroy_user(&uid, except.as_ref())
+                .await
+                .map_err(js_error)?;
+            Ok(JsValue::from(n as f64))
+        })
     }
 
     /// Runs one expiry sweep over `store` (the KV namespace's calls). Resolves to JSON text
@@ -182,6 +213,17 @@ impl ScopeCore {
     pub fn set(&self, key: &str, json: &str) -> Result<(), JsValue> {
         let value = json_value(json)?;
         self.with(|s| s.set(key, value))
+    }
+
+    /// Binds the session to user `uid` (with an optional client description).
+    #[wasm_bindgen(js_name = setUser)]
+    pub fn set_user(&self, uid: &str, client: Option<String>) -> Result<(), JsValue> {
+        self.with(|s| s.set_user(uid, client.as_deref()))
+    }
+
+    /// The user the session is bound to, if any.
+    pub fn user(&self) -> Result<Option<String>, JsValue> {
+        self.with(|s| Ok(s.user().map(str::to_owned)))
     }
 
     /// "Remember me": this session's own idle timeout (a duration like `30d`).

@@ -6,6 +6,7 @@ use worker::{durable_object, DurableObject, Env, Request, Response, Result, Stat
 
 use super::{kv, log, now_ms};
 use crate::engine::object::{LockObject, ObjectHost};
+use crate::engine::wire::Op;
 use crate::engine::Error;
 
 /// The object's platform calls.
@@ -80,6 +81,21 @@ impl ObjectHost for StateHost {
             .execute()
             .await
             .map_err(|e| Error::Backend(e.to_string()))
+    }
+    async fn call(&self, name: &str, op: Op, body: String) -> std::result::Result<String, Error> {
+        let backend = |e: worker::Error| Error::Backend(e.to_string());
+        let stub = self
+            .env
+            .durable_object(super::do_backend::BINDING)
+            .and_then(|ns| ns.get_by_name(name))
+            .map_err(backend)?;
+        let mut init = worker::RequestInit::new();
+        init.with_method(worker::Method::Post)
+            .with_body(Some(body.into()));
+        let url = format!("https://session-lock/{}", op.name());
+        let req = Request::new_with_init(&url, &init).map_err(backend)?;
+        let mut resp = stub.fetch_with_request(req).await.map_err(backend)?;
+        resp.text().await.map_err(backend)
     }
     async fn kv_delete(&self, key: &str) -> std::result::Result<(), Error> {
         self.kv()?

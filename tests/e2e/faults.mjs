@@ -77,7 +77,7 @@ import { workerOptions, BASE } from "./harness.mjs";
 export const KV_OPS = ["get", "getWithMetadata", "put", "list", "delete"];
 
 /** SessionLock's RPC methods (src/engine/wire.rs, Op). */
-const DO_OPS = ["begin", "apply", "release", "sweep"];
+const DO_OPS = ["begin", "apply", "release", "sweep", "kill", "userAdd", "userRemove", "userList", "userDestroy"];
 
 // The shim worker, in the same module graph as js/proxy.js (imported by its real path).
 const SHIM_PATH = "tests/e2e/__faulty_worker.mjs";
