@@ -489,7 +489,7 @@ pub fn check_origin_answer(data: &[u8]) {
             assert_eq!(after.edits, before.edits, "edits changed on error");
             assert!(!after.modified && !after.regenerated && !after.destroyed);
         }
-        Ok(()) => {
+        Ok(_) => {
             let act = action.as_deref().map(str::trim).unwrap_or("");
             assert!(
                 matches!(act, "" | "regenerate" | "destroy"),

@@ -126,6 +126,10 @@ pub struct HeaderNames {
     pub signature: String,
     /// Response: this session's own idle timeout, e.g. `30d` ("remember me").
     pub timeout: String,
+    /// Response: binds the session to this user id ("log out everywhere").
+    pub user: String,
+    /// Response: a short description of the client, with `user`.
+    pub client: String,
 }
 
 impl HeaderNames {
@@ -140,6 +144,8 @@ impl HeaderNames {
             action: format!("{p}action"),
             signature: format!("{p}signature"),
             timeout: format!("{p}timeout"),
+            user: format!("{p}user"),
+            client: format!("{p}client"),
             prefix: p,
         }
     }

@@ -15,6 +15,19 @@ pub enum Action {
     Regenerate,
     /// Delete the session server-side and expire the cookie (logout).
     Destroy,
+    /// Destroy every session of the session's user, this one included (log out everywhere).
+    DestroyUser,
+    /// Destroy every other session of the session's user (log out other devices).
+    DestroyUserOthers,
+}
+
+/// What the proxy does after the commit, on the origin's request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserAction {
+    /// Destroy all of the user's sessions.
+    DestroyAll,
+    /// Destroy all but the current one.
+    DestroyOthers,
 }
 
 impl Action {
@@ -25,6 +38,8 @@ impl Action {
             "" => Ok(None),
             "regenerate" => Ok(Some(Action::Regenerate)),
             "destroy" => Ok(Some(Action::Destroy)),
+            "destroy-user" => Ok(Some(Action::DestroyUser)),
+            "destroy-user-others" => Ok(Some(Action::DestroyUserOthers)),
             _ => Err(Error::BadPatch("unknown session action".into())),
         }
     }
@@ -60,17 +75,42 @@ pub fn apply_origin(
     session: &mut Session,
     update: Option<&str>,
     action: Option<&str>,
-) -> Result<(), Error> {
+) -> Result<Option<UserAction>, Error> {
     let action = action.map(Action::parse).transpose()?.flatten();
+    let for_user = matches!(
+        action,
+        Some(Action::DestroyUser | Action::DestroyUserOthers)
+    );
+    if for_user && session.user().is_none() {
+        // refused before anything changes
+        return Err(Error::BadPatch(
+            "a user action on a session bound to no user".into(),
+        ));
+    }
     if let Some(u) = update {
         session.apply_patch(&decode_update(u)?)?;
     }
     match action {
-        None => {}
-        Some(Action::Regenerate) => session.regenerate()?,
-        Some(Action::Destroy) => session.destroy(),
+        None => Ok(None),
+        Some(Action::Regenerate) => session.regenerate().map(|()| None),
+        Some(Action::Destroy) => {
+            session.destroy();
+            Ok(None)
+        }
+        Some(Action::DestroyUser) => {
+            session.destroy();
+            Ok(Some(UserAction::DestroyAll))
+        }
+        Some(Action::DestroyUserOthers) => Ok(Some(UserAction::DestroyOthers)),
     }
-    Ok(())
+}
+
+/// Applies the origin's user header (and client description): binds the session to that
+/// user. A malformed value fails the exchange like a malformed update.
+pub fn apply_user(session: &mut Session, user: &str, client: Option<&str>) -> Result<(), Error> {
+    session
+        .set_user(user.trim(), client.map(str::trim))
+        .map_err(|e| Error::BadPatch(e.to_string()))
 }
 
 /// Applies the origin's timeout header ("remember me"): a duration such as `30d` that becomes

@@ -8,9 +8,10 @@
 //! of pairs, so the platform layer makes one call each way and decides nothing.
 
 use super::config::{origin_path, parse_origin};
+use super::cookies;
 use super::handoff::{Handoff, HandoffSigner};
 use super::log::{self, Level};
-use super::{cookies, protocol};
+use super::protocol::{self, UserAction};
 use super::{Config, Error, LockingMode, Session, Signer};
 
 /// Header name/value pairs in order (a header may repeat).
@@ -137,19 +138,22 @@ pub fn check_status(status: u16, has_socket: bool) -> Result<(), Error> {
     }
 }
 
-/// Applies the origin's patch, action and timeout to `session` and returns the headers to pass
-/// to the client: the origin's, minus session headers and session Set-Cookies, plus
-/// `Vary: Cookie`. A malformed patch or action fails the whole exchange before anything is
+/// Applies the origin's user binding, patch, action and timeout to `session` and returns the
+/// headers to pass to the client (the origin's, minus session headers and session
+/// Set-Cookies, plus `Vary: Cookie`) and what to do to the user's other sessions after the
+/// commit. A malformed patch or action fails the whole exchange before anything is
 /// written.
 pub fn take_origin(
     s: &ProxySettings,
     session: &mut Session,
     headers: HeaderList,
-) -> Result<HeaderList, Error> {
+) -> Result<(HeaderList, Option<UserAction>), Error> {
     let names = &s.config.headers;
     let mut update = None;
     let mut action = None;
     let mut timeout = None;
+    let mut user = None;
+    let mut client = None;
     let mut out = Vec::with_capacity(headers.len() + 1);
     for (k, v) in headers {
         let lk = k.to_ascii_lowercase();
@@ -160,6 +164,10 @@ pub fn take_origin(
                 action = Some(v);
             } else if lk == names.timeout {
                 timeout = Some(v);
+            } else if lk == names.user {
+                user = Some(v);
+            } else if lk == names.client {
+                client = Some(v);
             }
             continue;
         }
@@ -170,10 +178,13 @@ pub fn take_origin(
         }
         out.push((k, v));
     }
-    protocol::apply_origin(session, update.as_deref(), action.as_deref())?;
+    if let Some(u) = &user {
+        protocol::apply_user(session, u, client.as_deref())?;
+    }
+    let after = protocol::apply_origin(session, update.as_deref(), action.as_deref())?;
     if let Some(t) = timeout {
         protocol::apply_timeout(session, &t)?;
     }
     out.push(("vary".into(), "Cookie".into()));
-    Ok(out)
+    Ok((out, after))
 }

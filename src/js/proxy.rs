@@ -10,6 +10,7 @@ use wasm_bindgen::prelude::*;
 use super::host::{JsSweepStore, JsTransport};
 use super::sessions::{ScopeCore, SessionsCore};
 use super::{check_bindings, js_error, now_ms, read_settings};
+use crate::engine::protocol::UserAction;
 use crate::engine::proxy::{self, HeaderList, Incoming, ProxySettings};
 use crate::engine::{sweeper, Error};
 
@@ -86,7 +87,8 @@ impl ProxyCore {
 
     /// Takes the origin's answer: refuses a status that cannot be passed on, applies the
     /// session headers, and returns the headers for the client (JSON pairs). Throws before
-    /// anything is saved when the answer is unusable.
+    /// anything is saved when the answer is unusable. What the origin asked for the user's
+    /// other sessions is kept for [`Self::finish`].
     #[wasm_bindgen(js_name = takeOrigin)]
     pub fn take_origin(
         &self,
@@ -97,16 +99,37 @@ impl ProxyCore {
     ) -> Result<String, JsValue> {
         proxy::check_status(status, has_socket).map_err(js_error)?;
         let headers = headers_from(headers_json)?;
-        let out = scope.with(|s| proxy::take_origin(&self.settings, s, headers))?;
+        let (out, after) = scope.with(|s| proxy::take_origin(&self.settings, s, headers))?;
+        let target = match after {
+            Some(a) => scope.with(|s| {
+                let uid = s.user().map(str::to_owned).unwrap_or_default();
+                Ok(Some((a, uid, s.id().clone())))
+            })?,
+            None => None,
+        };
+        scope.set_after(target);
         serde_json::to_string(&out).map_err(|e| js_error(Error::Backend(e.to_string())))
     }
 
     /// Commits: resolves to the Set-Cookie value, or null. A read-only request's lock is
-    /// released through `ctx.waitUntil`.
+    /// released through `ctx.waitUntil`. Then, if the origin asked, the user's other sessions
+    /// (or all of them) are destroyed before the response goes out.
     pub fn finish(&self, scope: &ScopeCore, ctx: JsValue) -> Promise {
         let cell = scope.cell();
+        let after = scope.take_after();
+        let sessions = self.sessions.inner.clone();
         promise(async move {
             let (set_cookie, _) = ScopeCore::finish_scope(cell, ctx).await?;
+            if let Some((action, uid, id)) = after {
+                let except = match action {
+                    UserAction::DestroyAll => None,
+                    UserAction::DestroyOthers => Some(&id),
+                };
+                sessions
+                    .destroy_user(&uid, except)
+                    .await
+                    .map_err(js_error)?;
+            }
             Ok(set_cookie.map(JsValue::from).unwrap_or(JsValue::NULL))
         })
     }

@@ -103,10 +103,15 @@ impl SessionsCore {
 
 pub(super) type Cell = Rc<RefCell<Option<Scope<Backend>>>>;
 
+/// What the proxy does to the user's sessions after the commit: the action, the user, and
+/// the current session's id.
+pub(super) type After = (crate::engine::protocol::UserAction, String, SessionId);
+
 /// One request's session.
 #[wasm_bindgen]
 pub struct ScopeCore {
     cell: Cell,
+    after: RefCell<Option<After>>,
 }
 
 fn take(cell: &Cell) -> Result<Scope<Backend>, JsValue> {
@@ -138,7 +143,16 @@ impl ScopeCore {
     pub(super) fn new(scope: Scope<Backend>) -> Self {
         ScopeCore {
             cell: Rc::new(RefCell::new(Some(scope))),
+            after: RefCell::new(None),
         }
+    }
+
+    pub(super) fn set_after(&self, after: Option<After>) {
+        *self.after.borrow_mut() = after;
+    }
+
+    pub(super) fn take_after(&self) -> Option<After> {
+        self.after.borrow_mut().take()
     }
 
     pub(super) fn with<T>(
@@ -188,7 +202,10 @@ impl ScopeCore {
 
     /// Another handle on the same scope (for async steps that outlive a borrow).
     pub(super) fn new_view(cell: &Cell) -> Self {
-        ScopeCore { cell: cell.clone() }
+        ScopeCore {
+            cell: cell.clone(),
+            after: RefCell::new(None),
+        }
     }
 }
 

@@ -8,6 +8,9 @@
 //   /regenerate[?k=v]        X-Session-Action: regenerate (plus optional sets)
 //   /remember[?t=30d]        regenerate + X-Session-Timeout (remember me)
 //   /destroy[?delay=ms]      X-Session-Action: destroy
+//   /login-user?user=u[&client=c]  regenerate, X-Session-User: u (X-Session-Client: c), sets {user}
+//   /logout-others           X-Session-Action: destroy-user-others
+//   /logout-everywhere       X-Session-Action: destroy-user
 //   /badpatch                an X-Session-Update that is not base64url JSON
 //   /badaction               an unknown X-Session-Action
 //   /evil                    tries to leak session headers and overwrite the session cookie
@@ -81,7 +84,7 @@ function rendezvous() {
 export const wsAccept = (key) =>
   createHash("sha1").update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest("base64");
 
-const CONTROL = ["delay", "key", "bytes", "barrier", "gate", "p", "code"];
+const CONTROL = ["delay", "key", "bytes", "barrier", "gate", "p", "code", "client"];
 
 export async function startOrigin({ cookieName = "__Host-session" } = {}) {
   const seen = [];
@@ -138,6 +141,19 @@ export async function startOrigin({ cookieName = "__Host-session" } = {}) {
         break;
       case "/destroy":
         headers["X-Session-Action"] = "destroy";
+        break;
+      case "/login-user":
+        // login bound to a user: regenerate, X-Session-User and a client description
+        headers["X-Session-Action"] = "regenerate";
+        headers["X-Session-User"] = q.user;
+        if (q.client) headers["X-Session-Client"] = q.client;
+        headers["X-Session-Update"] = b64({ user: q.user });
+        break;
+      case "/logout-others":
+        headers["X-Session-Action"] = "destroy-user-others";
+        break;
+      case "/logout-everywhere":
+        headers["X-Session-Action"] = "destroy-user";
         break;
       case "/badpatch":
         headers["X-Session-Update"] = "%%%not-base64%%%";
