@@ -117,6 +117,29 @@ impl Sessions {
         sweeper::run(&store, backend, self.config(), now_ms()).await
     }
 
+    /// The live sessions of user `uid` (bound with [`Session::set_user`]), oldest first; the
+    /// session of `current` is marked. Ids appear as their hash only.
+    pub async fn list_user(
+        &self,
+        uid: &str,
+        current: Option<&mut SessionScope>,
+    ) -> Result<Vec<crate::engine::user::Listed>, Error> {
+        let id = current.and_then(|s| s.loaded().map(|s| s.id().clone()));
+        self.inner.list_user(uid, id.as_ref()).await
+    }
+
+    /// "Log out everywhere": destroys all of `uid`'s sessions, or all but the session of
+    /// `except` ("log out other devices"); returns how many. Each is dead for every later
+    /// request, and a request still holding one's lock cannot save anything.
+    pub async fn destroy_user(
+        &self,
+        uid: &str,
+        except: Option<&mut SessionScope>,
+    ) -> Result<usize, Error> {
+        let id = except.and_then(|s| s.loaded().map(|s| s.id().clone()));
+        self.inner.destroy_user(uid, id.as_ref()).await
+    }
+
     /// Runs `handler` with the request's session scope and commits its response, like the
     /// JavaScript `withSession`: on every path the lock is released (abandoned without saving
     /// when the handler fails), and session errors become their own opaque response with

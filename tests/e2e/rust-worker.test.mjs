@@ -73,4 +73,24 @@ describe("Rust library via the example worker", () => {
     await out.arrayBuffer();
     assert.match(sessionCookie(out).raw, /Max-Age=0/);
   });
+
+  test("per-user index: three logins, log out other devices from the first, one left", async () => {
+    const cookies = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await w.fetch("/login-user?user=rusty");
+      assert.equal(r.status, 200);
+      await r.arrayBuffer();
+      cookies.push(sessionCookie(r).value);
+    }
+    const listed = await (await w.fetch("/sessions", cookie(cookies[0]))).json();
+    assert.equal(listed.length, 3);
+    assert.equal(listed.filter((s) => s.current).length, 1);
+    const out = await (await w.fetch("/logout-others", cookie(cookies[0]))).json();
+    assert.deepEqual(out, { destroyed: 2 });
+    const left = await (await w.fetch("/sessions", cookie(cookies[0]))).json();
+    assert.equal(left.length, 1);
+    assert.equal(left[0].client, "rust example");
+    const gone = await (await w.fetch("/whoami", cookie(cookies[1]))).json();
+    assert.equal(gone.isNew, true, "another device is logged out at once");
+  });
 });

@@ -21,7 +21,9 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
     // load, run the handler, commit (save + Set-Cookie + unlock) on every path; session
     // errors keep their status (503 busy, 409 lease lost, 507 too large)
     sessions
-        .with_session(&req, &ctx, async |scope| handle(&req, scope).await)
+        .with_session(&req, &ctx, async |scope| {
+            handle(&req, &sessions, scope).await
+        })
         .await
 }
 
@@ -33,8 +35,35 @@ fn json(v: serde_json::Value) -> Result<Response, HandlerError> {
     Ok(Response::from_json(&v)?)
 }
 
-async fn handle(req: &Request, scope: &mut SessionScope) -> Result<Response, HandlerError> {
+async fn handle(
+    req: &Request,
+    sessions: &Sessions,
+    scope: &mut SessionScope,
+) -> Result<Response, HandlerError> {
     match req.path().as_str() {
+        "/login-user" => {
+            // login bound to a user, so "log out other devices" can find this session
+            let user = req
+                .url()?
+                .query_pairs()
+                .find(|(k, _)| k == "user")
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default();
+            let session = scope.session().await?;
+            session.regenerate()?;
+            session.set_user(&user, Some("rust example"))?;
+            json(json!({ "user": user }))
+        }
+        "/sessions" => {
+            let user = scope.session().await?.user().unwrap_or_default().to_owned();
+            let list = sessions.list_user(&user, Some(scope)).await?;
+            json(json!(list))
+        }
+        "/logout-others" => {
+            let user = scope.session().await?.user().unwrap_or_default().to_owned();
+            let n = sessions.destroy_user(&user, Some(scope)).await?;
+            json(json!({ "destroyed": n }))
+        }
         "/count" => {
             let session = scope.session().await?; // SESSION_LOCKING=implicit locks here
             let n = count_of(session) + 1;
