@@ -17,6 +17,9 @@ pub mod engine;
 #[cfg(all(target_arch = "wasm32", feature = "js"))]
 mod js;
 
+#[cfg(target_arch = "wasm32")]
+mod marks;
+
 #[cfg(all(target_arch = "wasm32", feature = "workers-rs"))]
 pub mod platform;
 

@@ -65,6 +65,14 @@ pub fn parse_list(json: &str) -> Result<Page, Error> {
     })
 }
 
+/// A listed key with its metadata, if that decodes (else the planner skips the key).
+pub fn listed_key(name: String, metadata: Option<serde_json::Value>) -> ListedKey {
+    ListedKey {
+        meta: metadata.and_then(|m| serde_json::from_value::<Meta>(m).ok()),
+        name,
+    }
+}
+
 /// What a sweep run did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SweepReport {

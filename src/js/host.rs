@@ -185,23 +185,6 @@ impl ObjectHost for JsObjectHost {
     }
 }
 
-/// Reads the runtime's marks on a failed call (`retryable`, `overloaded`).
-fn classify(e: &JsValue) -> Failure {
-    let flag = |name: &str| {
-        js_sys::Reflect::get(e, &name.into())
-            .ok()
-            .and_then(|v| v.as_bool())
-            .unwrap_or(false)
-    };
-    if flag("overloaded") {
-        Failure::Overloaded
-    } else if flag("retryable") {
-        Failure::Retryable
-    } else {
-        Failure::Other
-    }
-}
-
 impl Transport for JsTransport {
     async fn call(
         &self,
@@ -216,7 +199,7 @@ impl Transport for JsTransport {
                 error: Error::Backend("lock object answered a non-string".into()),
             }),
             Err(e) => Err(Failed {
-                failure: classify(&e),
+                failure: crate::marks::classify(&e),
                 error: backend_error(&e),
             }),
         }

@@ -40,19 +40,7 @@ fn classify(e: &worker::Error) -> Failure {
     let worker::Error::UnknownJsError { original, .. } = e else {
         return Failure::Other;
     };
-    let flag = |name: &str| {
-        js_sys::Reflect::get(original, &name.into())
-            .ok()
-            .and_then(|v| v.as_bool())
-            .unwrap_or(false)
-    };
-    if flag("overloaded") {
-        Failure::Overloaded
-    } else if flag("retryable") {
-        Failure::Retryable
-    } else {
-        Failure::Other
-    }
+    crate::marks::classify(original)
 }
 
 impl Transport for FetchTransport {

@@ -2,10 +2,8 @@
 
 use worker::kv::KvStore;
 
-use crate::engine::record::Meta;
-use crate::engine::sweep::ListedKey;
 use crate::engine::sweep::Page;
-use crate::engine::sweeper::SweepStore;
+use crate::engine::sweeper::{listed_key, SweepStore};
 use crate::engine::Error;
 
 /// The KV binding name.
@@ -47,12 +45,7 @@ impl SweepStore for KvSweepStore {
         let keys = r
             .keys
             .into_iter()
-            .map(|k| ListedKey {
-                meta: k
-                    .metadata
-                    .and_then(|m| serde_json::from_value::<Meta>(m).ok()),
-                name: k.name,
-            })
+            .map(|k| listed_key(k.name, k.metadata))
             .collect();
         Ok(Page {
             keys,
