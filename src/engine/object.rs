@@ -296,25 +296,57 @@ impl<H: ObjectHost> LockObject<H> {
     }
 
     async fn apply(&self, msg: &ApplyMsg) -> Result<(), Error> {
+        let r = self.apply_checked(msg).await;
+        let stored = matches!(*self.slot.borrow(), Slot::Present(_));
+        if r.is_err() && !stored && self.identity_saved.get() {
+            // refused with nothing (known to be) stored: the identity saved on the way must not
+            // stay behind; the alarm purges it if no record is there, and mirrors one if it is
+            let _ = self.set_alarm_before(self.host.now()).await;
+        }
+        r
+    }
+
+    async fn apply_checked(&self, msg: &ApplyMsg) -> Result<(), Error> {
         if self.recent.borrow().completed(&msg.rid) {
             return Ok(()); // a retry of a call that was applied: answer it again
         }
         self.remember(&msg.sid, &msg.params)?;
         // Who this object is goes to storage before any record, so the alarm can always mirror
-        // and purge what was written. (Before reading `current`: no await may fall between
-        // reading the record and updating the slot.)
+        // and purge what was written.
         self.save_identity().await?;
+        // A bound session is listed in its user's index before it is stored, so a stored bound
+        // session can always be found by a "log out everywhere". Listed first, before the
+        // record is read: no await may fall between reading the record and updating the slot
+        // (a kill or another write may land during any await).
+        let listed = match binding_of(&msg.change) {
+            Some(b) => {
+                let created = match &msg.change {
+                    Change::Create { record, .. } => record.created,
+                    _ => self.current().await?.map_or(0, |r| r.created),
+                };
+                self.index_add(&msg.sid, created, b, &msg.params).await?;
+                Some(b.user.clone())
+            }
+            None => None,
+        };
         let current = self.current().await?;
         let now = self.host.now();
-        if let Some(l) = &msg.lease {
-            self.lock.check(l.token, now)?;
-        }
-        let applied = apply_op(&msg.params.to_config(), current.as_ref(), &msg.change, now)?;
-        // A bound session is listed in its user's index before it is stored, so a stored bound
-        // session can always be found by a "log out everywhere".
-        if let (Applied::Stored(r), Some(b)) = (&applied, binding_of(&msg.change)) {
-            self.index_add(&msg.sid, r.created, b, &msg.params).await?;
-        }
+        let checked = match &msg.lease {
+            Some(l) => self.lock.check(l.token, now),
+            None => Ok(()),
+        };
+        let applied = checked
+            .and_then(|()| apply_op(&msg.params.to_config(), current.as_ref(), &msg.change, now));
+        let applied = match applied {
+            Ok(a) => a,
+            Err(e) => {
+                if let Some(uid) = listed {
+                    // refused after all (a kill, a lost lease): take the listing back
+                    let _ = self.index_remove(&uid, &msg.sid, &msg.params).await;
+                }
+                return Err(e);
+            }
+        };
         let unbound = match (&applied, current.as_ref().and_then(|c| c.user.clone())) {
             (Applied::Deleted, Some(u)) => Some(u),
             (Applied::Stored(r), Some(u)) if r.user.as_deref() != Some(u.as_str()) => Some(u),

@@ -1,0 +1,1088 @@
+//! The `SessionLock` object's rules ([`LockObject`]) natively, through its public API only, on
+//! an in-memory host: a [`World`] of objects (one per name, each with its own storage and
+//! alarm), a shared KV namespace and a clock the tests set, with fault switches for the
+//! failure paths. Objects call each other through the world, as a session's object calls its
+//! user's index (`user:<uid>`) and the index calls sessions' objects to kill them.
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
+use std::time::Duration;
+
+use edge_sessions::edits::{Edit, Edits};
+use edge_sessions::object::{kv_key, LockObject, ObjectHost};
+use edge_sessions::record::{Change, Record};
+use edge_sessions::store::Begun;
+use edge_sessions::user::{Binding, Listed};
+use edge_sessions::wire::{
+    ApplyMsg, BeginMsg, DestroyedAnswer, IdMsg, Op, Reply, SweepAnswer, UserAddMsg, UserMsg,
+};
+use edge_sessions::{Config, Error, Lease, SessionId, StoreParams};
+use serde::de::DeserializeOwned;
+use serde_json::{json, Map, Value};
+
+/// Where the world's clock starts (Unix ms).
+const T0: u64 = 1_700_000_000_000;
+
+// ---- the test host ----
+
+/// One KV entry: value, expiration (Unix s), metadata (JSON text).
+type KvEntry = (String, u64, String);
+
+/// What an object keeps across restarts: its storage and its alarm.
+#[derive(Default)]
+struct Durable {
+    storage: RefCell<HashMap<String, String>>,
+    alarm: Cell<Option<u64>>,
+}
+
+/// An object and its durable state.
+#[derive(Clone)]
+struct Slot {
+    object: Rc<LockObject<Host>>,
+    durable: Rc<Durable>,
+}
+
+/// Everything the objects share: the clock, KV, the objects by name, and the fault switches.
+#[derive(Default)]
+struct World {
+    clock: Cell<u64>,
+    kv: RefCell<HashMap<String, KvEntry>>,
+    objects: RefCell<HashMap<String, Slot>>,
+    me: RefCell<Weak<World>>,
+    /// Fault: every `kv_delete` fails.
+    fail_kv_delete: Cell<bool>,
+    /// Fault: calls to these object names fail (the object is unreachable).
+    unreachable: RefCell<HashSet<String>>,
+    /// Fault: calls to these object names are delivered only after this many ms.
+    delayed: RefCell<HashMap<String, u64>>,
+    /// Every call between objects: (callee, operation name).
+    calls: RefCell<Vec<(String, &'static str)>>,
+}
+
+/// One object's host: the world, plus its own durable state.
+struct Host {
+    world: Weak<World>,
+    durable: Rc<Durable>,
+}
+
+impl World {
+    fn new() -> Rc<World> {
+        let w = Rc::new(World::default());
+        w.clock.set(T0);
+        *w.me.borrow_mut() = Rc::downgrade(&w);
+        w
+    }
+
+    fn now(&self) -> u64 {
+        self.clock.get()
+    }
+
+    fn advance(&self, ms: u64) {
+        self.clock.set(self.clock.get() + ms);
+    }
+
+    fn slot(&self, name: &str) -> Slot {
+        if let Some(s) = self.objects.borrow().get(name) {
+            return s.clone();
+        }
+        let durable = Rc::new(Durable::default());
+        let host = Host {
+            world: self.me.borrow().clone(),
+            durable: durable.clone(),
+        };
+        let slot = Slot {
+            object: Rc::new(LockObject::new(host)),
+            durable,
+        };
+        self.objects
+            .borrow_mut()
+            .insert(name.to_owned(), slot.clone());
+        slot
+    }
+
+    /// The object named `name`, created on first use.
+    fn object(&self, name: &str) -> Rc<LockObject<Host>> {
+        self.slot(name).object
+    }
+
+    /// A new incarnation of the object named `name` on the same storage and alarm.
+    fn restart(&self, name: &str) {
+        let durable = self.slot(name).durable;
+        let host = Host {
+            world: self.me.borrow().clone(),
+            durable: durable.clone(),
+        };
+        let object = Rc::new(LockObject::new(host));
+        self.objects
+            .borrow_mut()
+            .insert(name.to_owned(), Slot { object, durable });
+    }
+
+    /// The object's storage keys, sorted.
+    fn keys(&self, name: &str) -> Vec<String> {
+        let durable = self.slot(name).durable;
+        let mut keys: Vec<String> = durable.storage.borrow().keys().cloned().collect();
+        keys.sort();
+        keys
+    }
+
+    /// The object's stored record, if any.
+    fn stored(&self, name: &str) -> Option<Record> {
+        let durable = self.slot(name).durable;
+        let text = durable.storage.borrow().get("rec").cloned();
+        text.map(|t| Record::decode(&t).expect("a stored record decodes"))
+    }
+
+    /// When the object's alarm is set to fire.
+    fn alarm_at(&self, name: &str) -> Option<u64> {
+        self.slot(name).durable.alarm.get()
+    }
+
+    /// Fires the object's alarm: the clock moves to its time (if that is later), the alarm is
+    /// consumed, and the object's `alarm()` runs. Panics if no alarm is set.
+    async fn fire_alarm(&self, name: &str) -> Result<(), Error> {
+        let slot = self.slot(name);
+        let at = slot
+            .durable
+            .alarm
+            .take()
+            .unwrap_or_else(|| panic!("no alarm set on {name}"));
+        self.clock.set(self.clock.get().max(at));
+        slot.object.alarm().await
+    }
+
+    fn kv_get(&self, key: &str) -> Option<KvEntry> {
+        self.kv.borrow().get(key).cloned()
+    }
+
+    fn set_unreachable(&self, name: &str, down: bool) {
+        let mut set = self.unreachable.borrow_mut();
+        if down {
+            set.insert(name.to_owned());
+        } else {
+            set.remove(name);
+        }
+    }
+
+    fn calls_to(&self, name: &str, op: Op) -> usize {
+        self.calls
+            .borrow()
+            .iter()
+            .filter(|(n, o)| n == name && *o == op.name())
+            .count()
+    }
+
+    /// A timer on tokio's paused clock that also moves the world's clock to its end.
+    async fn sleep(&self, ms: u64) {
+        let until = self.now() + ms;
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        self.clock.set(self.clock.get().max(until));
+    }
+}
+
+impl Host {
+    fn world(&self) -> Rc<World> {
+        self.world
+            .upgrade()
+            .expect("the world outlives its objects")
+    }
+}
+
+fn fault(what: &str) -> Error {
+    Error::Backend(format!("injected fault: {what}"))
+}
+
+impl ObjectHost for Host {
+    fn now(&self) -> u64 {
+        self.world().now()
+    }
+
+    async fn sleep(&self, ms: u64) {
+        self.world().sleep(ms).await
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<String>, Error> {
+        Ok(self.durable.storage.borrow().get(key).cloned())
+    }
+
+    async fn put(&self, key: &str, value: String) -> Result<(), Error> {
+        self.durable
+            .storage
+            .borrow_mut()
+            .insert(key.to_owned(), value);
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), Error> {
+        self.durable.storage.borrow_mut().remove(key);
+        Ok(())
+    }
+
+    async fn set_alarm(&self, at: u64) -> Result<(), Error> {
+        self.durable.alarm.set(Some(at));
+        Ok(())
+    }
+
+    async fn delete_all(&self) -> Result<(), Error> {
+        self.durable.alarm.set(None);
+        self.durable.storage.borrow_mut().clear();
+        Ok(())
+    }
+
+    async fn kv_put(
+        &self,
+        key: &str,
+        value: String,
+        expiration: u64,
+        metadata: String,
+    ) -> Result<(), Error> {
+        let world = self.world();
+        world
+            .kv
+            .borrow_mut()
+            .insert(key.to_owned(), (value, expiration, metadata));
+        Ok(())
+    }
+
+    async fn kv_delete(&self, key: &str) -> Result<(), Error> {
+        let world = self.world();
+        if world.fail_kv_delete.get() {
+            return Err(fault("kv_delete"));
+        }
+        world.kv.borrow_mut().remove(key);
+        Ok(())
+    }
+
+    async fn call(&self, name: &str, op: Op, body: String) -> Result<String, Error> {
+        let world = self.world();
+        world.calls.borrow_mut().push((name.to_owned(), op.name()));
+        let delay = world.delayed.borrow().get(name).copied();
+        if let Some(ms) = delay {
+            world.sleep(ms).await;
+        }
+        if world.unreachable.borrow().contains(name) {
+            return Err(fault(&format!("{name} unreachable")));
+        }
+        let obj = world.object(name);
+        // boxed: an object's call future contains its host's call future
+        let fut: Pin<Box<dyn Future<Output = String>>> =
+            Box::pin(async move { obj.call(op, &body).await });
+        Ok(fut.await)
+    }
+}
+
+// ---- messages and replies ----
+
+/// The settings a worker sends: defaults, with a 10 s idle timeout.
+fn params() -> StoreParams {
+    StoreParams {
+        timeout_ms: 10_000,
+        absolute_ms: None,
+        ..Config::default().store_params()
+    }
+}
+
+fn rid() -> String {
+    SessionId::generate().unwrap().as_str().to_owned()
+}
+
+fn new_sid() -> String {
+    SessionId::generate().unwrap().as_str().to_owned()
+}
+
+fn tag(sid: &str) -> String {
+    SessionId::parse(sid).unwrap().log_tag()
+}
+
+fn map(v: Value) -> Map<String, Value> {
+    v.as_object().expect("an object").clone()
+}
+
+fn bind(user: &str) -> Binding {
+    Binding {
+        user: user.into(),
+        client: None,
+        replaces: None,
+    }
+}
+
+/// A record created at `now` for `user`.
+fn record(p: &StoreParams, now: u64, user: Option<&str>) -> Record {
+    let mut r = Record::new(&p.to_config(), map(json!({"n": 1})), now);
+    r.user = user.map(str::to_owned);
+    r
+}
+
+/// The answer of a call: its value, or the wire error kind (`lease_lost`, `backend`, ...).
+fn answer<T: DeserializeOwned>(text: &str) -> Result<T, String> {
+    match serde_json::from_str::<Reply<T>>(text).expect("a reply") {
+        Reply::Ok(v) => Ok(v),
+        Reply::Err(e) => Err(e.error),
+    }
+}
+
+async fn apply_as(
+    w: &World,
+    sid: &str,
+    p: &StoreParams,
+    change: Change,
+    lease: Option<Lease>,
+) -> Result<Value, String> {
+    let msg = ApplyMsg {
+        rid: rid(),
+        sid: sid.to_owned(),
+        params: p.clone(),
+        change,
+        lease,
+        release: false,
+    };
+    let body = serde_json::to_string(&msg).unwrap();
+    answer(&w.object(sid).call(Op::Apply, &body).await)
+}
+
+async fn apply(w: &World, sid: &str, p: &StoreParams, change: Change) -> Result<Value, String> {
+    apply_as(w, sid, p, change, None).await
+}
+
+/// A login: a new session created bound to `user`.
+async fn create_bound(w: &World, sid: &str, user: &str, p: &StoreParams) -> Result<Value, String> {
+    let change = Change::Create {
+        record: record(p, w.now(), Some(user)),
+        bind: Some(bind(user)),
+    };
+    apply(w, sid, p, change).await
+}
+
+fn update(key: &str, value: Value, accessed: u64) -> Change {
+    let edits: Edits = [(key.to_owned(), Edit::Set(value))].into();
+    Change::Update {
+        edits,
+        accessed,
+        timeout_ms: None,
+        bind: None,
+    }
+}
+
+fn begin_msg(sid: &str, p: &StoreParams, lock: bool) -> String {
+    serde_json::to_string(&BeginMsg {
+        rid: rid(),
+        sid: sid.to_owned(),
+        params: p.clone(),
+        lock,
+    })
+    .unwrap()
+}
+
+async fn begin(w: &World, sid: &str, p: &StoreParams, lock: bool) -> Result<Begun, String> {
+    answer(
+        &w.object(sid)
+            .call(Op::Begin, &begin_msg(sid, p, lock))
+            .await,
+    )
+}
+
+/// The live record a `begin` without the lock finds.
+async fn load(w: &World, sid: &str) -> Option<Record> {
+    begin(w, sid, &params(), false).await.unwrap().record
+}
+
+fn user_msg(uid: &str, sid: Option<&str>, p: &StoreParams) -> String {
+    serde_json::to_string(&UserMsg {
+        uid: uid.to_owned(),
+        sid: sid.map(str::to_owned),
+        params: p.clone(),
+    })
+    .unwrap()
+}
+
+async fn list(w: &World, uid: &str, current: Option<&str>) -> Vec<Listed> {
+    let body = user_msg(uid, current, &params());
+    let text = w
+        .object(&format!("user:{uid}"))
+        .call(Op::UserList, &body)
+        .await;
+    answer(&text).expect("userList answers")
+}
+
+/// The tags of `uid`'s listed sessions, in the index's order (oldest first).
+async fn listed_tags(w: &World, uid: &str) -> Vec<String> {
+    list(w, uid, None).await.into_iter().map(|l| l.id).collect()
+}
+
+async fn destroy(w: &World, uid: &str, except: Option<&str>) -> Result<DestroyedAnswer, String> {
+    let body = user_msg(uid, except, &params());
+    answer(
+        &w.object(&format!("user:{uid}"))
+            .call(Op::UserDestroy, &body)
+            .await,
+    )
+}
+
+async fn sweep(w: &World, sid: &str, p: &StoreParams) -> Result<SweepAnswer, String> {
+    let body = serde_json::to_string(&IdMsg {
+        sid: sid.to_owned(),
+        params: p.clone(),
+        lease: None,
+        caller: None,
+    })
+    .unwrap();
+    answer(&w.object(sid).call(Op::Sweep, &body).await)
+}
+
+fn kv_key_of(sid: &str) -> String {
+    kv_key(&params().key_prefix, &SessionId::parse(sid).unwrap())
+}
+
+/// The session is gone everywhere: no record, no storage at all, no alarm, no KV mirror.
+fn assert_purged(w: &World, sid: &str) {
+    assert_eq!(w.keys(sid), Vec::<String>::new(), "storage left behind");
+    assert_eq!(w.alarm_at(sid), None, "alarm left set");
+    assert!(w.kv_get(&kv_key_of(sid)).is_none(), "KV mirror left behind");
+}
+
+/// Nothing of the session stays in its object, now or once its alarm (if set) has fired.
+async fn assert_nothing_left(w: &World, sid: &str) {
+    if w.alarm_at(sid).is_some() {
+        w.fire_alarm(sid).await.unwrap();
+    }
+    assert_eq!(
+        (w.keys(sid), w.alarm_at(sid)),
+        (Vec::<String>::new(), None),
+        "something stays behind with nothing to purge it"
+    );
+}
+
+// ---- 1. a bound create is listed before it is stored ----
+
+#[tokio::test(start_paused = true)]
+async fn a_bound_create_is_listed_and_refused_when_the_index_is_unreachable() {
+    let w = World::new();
+    let p = params();
+    let a = new_sid();
+    create_bound(&w, &a, "ann", &p).await.unwrap();
+    assert_eq!(w.stored(&a).unwrap().user.as_deref(), Some("ann"));
+    assert_eq!(load(&w, &a).await.unwrap().user.as_deref(), Some("ann"));
+    let listed = list(&w, "ann", Some(&a)).await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, tag(&a));
+    assert_eq!((listed[0].created, listed[0].bound), (T0, T0));
+    assert!(listed[0].current);
+    assert!(listed_tags(&w, "bob").await.is_empty());
+
+    // the index is unreachable: the login is refused, nothing is stored
+    w.set_unreachable("user:ann", true);
+    let b = new_sid();
+    assert_eq!(
+        create_bound(&w, &b, "ann", &p).await.unwrap_err(),
+        "backend"
+    );
+    assert!(w.stored(&b).is_none(), "a bound record stored unlisted");
+    assert!(load(&w, &b).await.is_none());
+    w.set_unreachable("user:ann", false);
+    assert_eq!(listed_tags(&w, "ann").await, vec![tag(&a)]);
+
+    // an unbound create never asks an index
+    let c = new_sid();
+    let before = w.calls.borrow().len();
+    let change = Change::Create {
+        record: record(&p, w.now(), None),
+        bind: None,
+    };
+    apply(&w, &c, &p, change).await.unwrap();
+    assert_eq!(w.calls.borrow().len(), before);
+    assert!(w.stored(&c).is_some());
+
+    // once the index is back, the same login goes through
+    create_bound(&w, &b, "ann", &p).await.unwrap();
+    assert_eq!(listed_tags(&w, "ann").await, vec![tag(&a), tag(&b)]);
+}
+
+/// A refused bound create leaves nothing of the session behind in its object (nor anything that
+/// its alarm would not purge).
+// Regression: `apply` saved the object's identity before asking the index and left it
+// behind when the index call failed, out of reach of the alarm and the sweep.
+
+#[tokio::test(start_paused = true)]
+async fn a_refused_bound_create_leaves_no_storage_behind() {
+    let w = World::new();
+    let p = params();
+    w.set_unreachable("user:ann", true);
+    let b = new_sid();
+    assert!(create_bound(&w, &b, "ann", &p).await.is_err());
+    assert_nothing_left(&w, &b).await;
+}
+
+// ---- 2. log out everywhere (but here) ----
+
+#[tokio::test(start_paused = true)]
+async fn destroying_all_but_one_kills_the_others_and_fences_their_lock_holders() {
+    let w = World::new();
+    let p = params();
+    let (a, b, c) = (new_sid(), new_sid(), new_sid());
+    for sid in [&a, &b, &c] {
+        create_bound(&w, sid, "ann", &p).await.unwrap();
+        w.advance(1);
+    }
+    // mirrored to KV: each alarm is now set for its session's expiry
+    for sid in [&a, &b, &c] {
+        w.fire_alarm(sid).await.unwrap();
+        assert!(w.kv_get(&kv_key_of(sid)).is_some());
+        assert!(w.alarm_at(sid).unwrap() > w.now());
+    }
+    // a request on b holds b's lock across the destroy
+    let (text, token) = w.object(&b).begin_leased(&begin_msg(&b, &p, true)).await;
+    let held: Begun = answer(&text).unwrap();
+    let lease = held.lease.unwrap();
+    assert_eq!(Some(lease.token), token);
+    assert!(held.record.is_some());
+
+    let done = destroy(&w, "ann", Some(&a)).await.unwrap();
+    assert_eq!(done.destroyed, 2);
+    let listed = list(&w, "ann", Some(&a)).await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, tag(&a));
+    assert!(listed[0].current);
+
+    // the others are dead at once; the kept one lives
+    for sid in [&b, &c] {
+        assert!(w.stored(sid).is_none());
+        assert!(load(&w, sid).await.is_none());
+    }
+    assert!(load(&w, &a).await.is_some());
+    assert!(w.stored(&a).is_some());
+
+    // b's lock holder cannot write after the destroy (its lease was revoked), nor recreate b
+    let late = apply_as(&w, &b, &p, update("n", json!(2), w.now()), Some(lease)).await;
+    assert_eq!(late.unwrap_err(), "lease_lost");
+    let recreate = Change::Create {
+        record: record(&p, w.now(), Some("ann")),
+        bind: None,
+    };
+    let late = apply_as(&w, &b, &p, recreate, Some(lease)).await;
+    assert_eq!(late.unwrap_err(), "lease_lost");
+    assert!(w.stored(&b).is_none());
+    assert_eq!(listed_tags(&w, "ann").await, vec![tag(&a)]);
+    // b's lock is free: the next request is granted it at once
+    let at_once = StoreParams {
+        wait_ms: 0,
+        ..p.clone()
+    };
+    let next = begin(&w, &b, &at_once, true).await.unwrap();
+    assert!(next.lease.unwrap().token > lease.token);
+    assert!(next.record.is_none());
+
+    // the killed sessions' alarms, moved to now, purge what is left of them (the KV mirror)
+    for sid in [&b, &c] {
+        assert!(w.alarm_at(sid).is_some_and(|t| t <= w.now()));
+        w.fire_alarm(sid).await.unwrap();
+        assert_purged(&w, sid);
+    }
+    // the kept one is untouched
+    assert!(w.kv_get(&kv_key_of(&a)).is_some());
+    assert!(w.alarm_at(&a).unwrap() > w.now());
+
+    // then all of them: the count, and an empty index keeps no storage
+    let done = destroy(&w, "ann", None).await.unwrap();
+    assert_eq!(done.destroyed, 1);
+    assert!(listed_tags(&w, "ann").await.is_empty());
+    assert!(load(&w, &a).await.is_none());
+    assert_eq!(w.keys("user:ann"), Vec::<String>::new());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_destroy_that_cannot_reach_a_session_fails_and_keeps_it_listed() {
+    let w = World::new();
+    let p = params();
+    let (a, b) = (new_sid(), new_sid());
+    create_bound(&w, &a, "ann", &p).await.unwrap();
+    create_bound(&w, &b, "ann", &p).await.unwrap();
+    w.set_unreachable(&b, true);
+    assert_eq!(destroy(&w, "ann", None).await.unwrap_err(), "backend");
+    // a was killed and unlisted; b, alive, stays listed so a retry finds it
+    assert!(load(&w, &a).await.is_none());
+    assert_eq!(listed_tags(&w, "ann").await, vec![tag(&b)]);
+    w.set_unreachable(&b, false);
+    assert!(load(&w, &b).await.is_some());
+    assert_eq!(destroy(&w, "ann", None).await.unwrap().destroyed, 1);
+    assert!(load(&w, &b).await.is_none());
+    assert!(listed_tags(&w, "ann").await.is_empty());
+}
+
+// ---- 3. the cap ----
+
+#[tokio::test(start_paused = true)]
+async fn over_the_cap_the_oldest_session_is_killed_and_unlisted() {
+    let w = World::new();
+    let p = StoreParams {
+        user_cap: 2,
+        ..params()
+    };
+    let (a, b, c) = (new_sid(), new_sid(), new_sid());
+    for sid in [&a, &b] {
+        create_bound(&w, sid, "ann", &p).await.unwrap();
+        w.advance(1_000);
+    }
+    assert_eq!(listed_tags(&w, "ann").await, vec![tag(&a), tag(&b)]);
+    create_bound(&w, &c, "ann", &p).await.unwrap();
+    assert_eq!(listed_tags(&w, "ann").await, vec![tag(&b), tag(&c)]);
+    assert!(load(&w, &a).await.is_none(), "the oldest is dead");
+    assert!(w.stored(&a).is_none());
+    assert!(load(&w, &b).await.is_some());
+    assert!(load(&w, &c).await.is_some());
+    assert_eq!(w.calls_to(&a, Op::Kill), 1);
+    assert_eq!(w.calls_to(&b, Op::Kill), 0);
+    // and it is purged by its alarm
+    w.fire_alarm(&a).await.unwrap();
+    assert_purged(&w, &a);
+}
+
+// ---- 4. expiry through the alarm ----
+
+#[tokio::test(start_paused = true)]
+async fn an_expired_bound_session_is_unlisted_and_purged_by_its_alarm() {
+    let w = World::new();
+    let p = params();
+    let a = new_sid();
+    create_bound(&w, &a, "ann", &p).await.unwrap();
+    let expires = w.stored(&a).unwrap().expires;
+    assert_eq!(expires, T0 + 10_000);
+    // first alarm: the KV mirror, then re-armed for the expiry
+    assert_eq!(w.alarm_at(&a), Some(T0));
+    w.fire_alarm(&a).await.unwrap();
+    let (value, expiration, meta) = w.kv_get(&kv_key_of(&a)).expect("mirrored");
+    assert_eq!(Record::decode(&value).unwrap(), w.stored(&a).unwrap());
+    assert_eq!(expiration, (T0 + 61_000) / 1000);
+    assert_eq!(
+        serde_json::from_str::<Value>(&meta).unwrap(),
+        json!({"exp": expires, "ver": 1})
+    );
+    assert_eq!(w.alarm_at(&a), Some(expires));
+
+    w.fire_alarm(&a).await.unwrap();
+    assert_eq!(w.now(), expires);
+    assert!(listed_tags(&w, "ann").await.is_empty());
+    assert_purged(&w, &a);
+    assert_eq!(w.keys("user:ann"), Vec::<String>::new());
+}
+
+#[tokio::test(start_paused = true)]
+async fn when_the_index_is_unreachable_the_expiry_purge_waits_for_it() {
+    let w = World::new();
+    let p = params();
+    let a = new_sid();
+    create_bound(&w, &a, "ann", &p).await.unwrap();
+    w.fire_alarm(&a).await.unwrap(); // mirrored
+    let expires = w.stored(&a).unwrap().expires;
+
+    w.set_unreachable("user:ann", true);
+    w.fire_alarm(&a).await.unwrap();
+    assert_eq!(w.now(), expires);
+    // nothing purged: the record and identity stay, the mirror too, and the alarm is re-armed
+    assert!(w.stored(&a).is_some());
+    assert_eq!(w.keys(&a), vec!["rec".to_owned(), "who".to_owned()]);
+    assert!(w.kv_get(&kv_key_of(&a)).is_some());
+    let retry = w.alarm_at(&a).expect("the alarm is re-armed");
+    assert!(retry > expires);
+    // an expired session is never served meanwhile
+    assert!(load(&w, &a).await.is_none());
+
+    // still down at the retry: it waits again, later
+    w.fire_alarm(&a).await.unwrap();
+    let again = w.alarm_at(&a).expect("re-armed again");
+    assert!(again - w.now() > retry - expires, "backs off");
+    assert!(w.stored(&a).is_some());
+
+    w.set_unreachable("user:ann", false);
+    assert_eq!(listed_tags(&w, "ann").await, vec![tag(&a)]);
+    w.fire_alarm(&a).await.unwrap();
+    assert!(listed_tags(&w, "ann").await.is_empty());
+    assert_purged(&w, &a);
+}
+
+#[tokio::test(start_paused = true)]
+async fn when_kv_refuses_the_delete_the_purge_retries() {
+    let w = World::new();
+    let p = params();
+    let a = new_sid();
+    create_bound(&w, &a, "ann", &p).await.unwrap();
+    w.fire_alarm(&a).await.unwrap();
+    w.fail_kv_delete.set(true);
+    w.fire_alarm(&a).await.unwrap();
+    // unlisted, but the mirror is still there: the identity stays and the alarm is re-armed
+    assert!(listed_tags(&w, "ann").await.is_empty());
+    assert!(w.kv_get(&kv_key_of(&a)).is_some());
+    assert!(w.keys(&a).contains(&"who".to_owned()));
+    assert!(w.alarm_at(&a).is_some_and(|t| t > w.now()));
+    assert!(load(&w, &a).await.is_none());
+    w.fail_kv_delete.set(false);
+    w.fire_alarm(&a).await.unwrap();
+    assert_purged(&w, &a);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_expired_bound_session_is_purged_after_a_restart() {
+    let w = World::new();
+    let p = params();
+    let a = new_sid();
+    create_bound(&w, &a, "ann", &p).await.unwrap();
+    w.fire_alarm(&a).await.unwrap();
+    // both objects restart (memory lost) before the expiry alarm: storage tells the session's
+    // object who it is, and the index its entries
+    w.restart(&a);
+    w.restart("user:ann");
+    assert_eq!(listed_tags(&w, "ann").await, vec![tag(&a)]);
+    w.restart("user:ann");
+    w.fire_alarm(&a).await.unwrap();
+    assert!(listed_tags(&w, "ann").await.is_empty());
+    assert_purged(&w, &a);
+}
+
+// ---- 5. expiry through the sweep ----
+
+#[tokio::test(start_paused = true)]
+async fn the_sweep_unlists_an_expired_bound_session_and_keeps_a_live_one() {
+    let w = World::new();
+    let p = params();
+    let (old, live) = (new_sid(), new_sid());
+    create_bound(&w, &old, "ann", &p).await.unwrap();
+    w.fire_alarm(&old).await.unwrap();
+    w.advance(8_000);
+    create_bound(&w, &live, "ann", &p).await.unwrap();
+    w.fire_alarm(&live).await.unwrap();
+    w.advance(4_000); // old expired at T0 + 10 s; live lives until T0 + 18 s
+
+    assert!(sweep(&w, &old, &p).await.unwrap().deleted);
+    assert_purged(&w, &old);
+    assert_eq!(listed_tags(&w, "ann").await, vec![tag(&live)]);
+
+    assert!(!sweep(&w, &live, &p).await.unwrap().deleted);
+    assert!(w.stored(&live).is_some());
+    assert!(load(&w, &live).await.is_some());
+    assert!(w.kv_get(&kv_key_of(&live)).is_some());
+    assert_eq!(listed_tags(&w, "ann").await, vec![tag(&live)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_sweep_keeps_an_expired_bound_session_while_its_index_is_unreachable() {
+    let w = World::new();
+    let p = params();
+    let a = new_sid();
+    create_bound(&w, &a, "ann", &p).await.unwrap();
+    w.fire_alarm(&a).await.unwrap();
+    w.advance(20_000);
+    w.set_unreachable("user:ann", true);
+    assert_eq!(sweep(&w, &a, &p).await.unwrap_err(), "backend");
+    assert!(w.stored(&a).is_some());
+    assert!(w.kv_get(&kv_key_of(&a)).is_some());
+    w.set_unreachable("user:ann", false);
+    assert_eq!(listed_tags(&w, "ann").await, vec![tag(&a)]);
+    assert!(sweep(&w, &a, &p).await.unwrap().deleted);
+    assert!(listed_tags(&w, "ann").await.is_empty());
+    assert_purged(&w, &a);
+}
+
+// ---- 6. regenerate ----
+
+#[tokio::test(start_paused = true)]
+async fn a_regenerated_session_takes_over_its_entry() {
+    let w = World::new();
+    let p = params();
+    let (old, new) = (new_sid(), new_sid());
+    let first = Change::Create {
+        record: record(&p, w.now(), Some("ann")),
+        bind: Some(Binding {
+            client: Some("Firefox on Linux".into()),
+            ..bind("ann")
+        }),
+    };
+    apply(&w, &old, &p, first).await.unwrap();
+    w.advance(5_000);
+    // the regenerate: the new id, with the old record's creation time, replacing the old id
+    let mut moved = record(&p, w.now(), Some("ann"));
+    moved.created = T0;
+    let regen = Change::Create {
+        record: moved,
+        bind: Some(Binding {
+            replaces: Some(old.clone()),
+            ..bind("ann")
+        }),
+    };
+    apply(&w, &new, &p, regen).await.unwrap();
+    let listed = list(&w, "ann", Some(&new)).await;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].id, tag(&new));
+    assert_eq!(listed[0].created, T0, "the old entry's creation time");
+    assert_eq!(listed[0].bound, T0 + 5_000);
+    assert_eq!(listed[0].client.as_deref(), Some("Firefox on Linux"));
+    assert!(listed[0].current);
+
+    apply(&w, &old, &p, Change::Delete).await.unwrap();
+    assert!(load(&w, &old).await.is_none());
+    let listed = list(&w, "ann", None).await;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].id, tag(&new));
+    assert_eq!(listed[0].created, T0);
+    assert!(load(&w, &new).await.is_some());
+}
+
+// ---- deletes and rebinding ----
+
+#[tokio::test(start_paused = true)]
+async fn deleting_a_bound_session_unlists_it_and_rebinding_moves_it() {
+    let w = World::new();
+    let p = params();
+    let (a, b) = (new_sid(), new_sid());
+    create_bound(&w, &a, "ann", &p).await.unwrap();
+    create_bound(&w, &b, "ann", &p).await.unwrap();
+    apply(&w, &a, &p, Change::Delete).await.unwrap();
+    assert_eq!(listed_tags(&w, "ann").await, vec![tag(&b)]);
+    assert!(load(&w, &a).await.is_none());
+
+    // set_user("bob") on b: listed for bob, no longer for ann
+    let rebind = Change::Update {
+        edits: Edits::new(),
+        accessed: w.now(),
+        timeout_ms: None,
+        bind: Some(bind("bob")),
+    };
+    apply(&w, &b, &p, rebind).await.unwrap();
+    assert_eq!(w.stored(&b).unwrap().user.as_deref(), Some("bob"));
+    assert!(listed_tags(&w, "ann").await.is_empty());
+    assert_eq!(listed_tags(&w, "bob").await, vec![tag(&b)]);
+    // a plain update of a bound session does not touch its index
+    let before = w.calls.borrow().len();
+    apply(&w, &b, &p, update("k", json!(1), w.now()))
+        .await
+        .unwrap();
+    assert_eq!(w.calls.borrow().len(), before);
+    assert_eq!(listed_tags(&w, "bob").await, vec![tag(&b)]);
+
+    // a failed unlisting does not fail the delete (the entry is destroyed harmlessly later)
+    w.set_unreachable("user:bob", true);
+    apply(&w, &b, &p, Change::Delete).await.unwrap();
+    assert!(load(&w, &b).await.is_none());
+    w.set_unreachable("user:bob", false);
+    assert_eq!(listed_tags(&w, "bob").await, vec![tag(&b)]);
+    assert_eq!(destroy(&w, "bob", None).await.unwrap().destroyed, 1);
+    assert!(listed_tags(&w, "bob").await.is_empty());
+}
+
+// ---- 7. leases tied to the caller ----
+
+#[tokio::test(start_paused = true)]
+async fn a_lease_is_released_by_its_token_and_a_stale_token_is_ignored() {
+    let w = World::new();
+    let p = StoreParams {
+        wait_ms: 5_000,
+        ..params()
+    };
+    let at_once = StoreParams {
+        wait_ms: 0,
+        ..p.clone()
+    };
+    let a = new_sid();
+    create_bound(&w, &a, "ann", &p).await.unwrap();
+    let obj = w.object(&a);
+
+    let (text, token) = obj.begin_leased(&begin_msg(&a, &p, true)).await;
+    let first: Begun = answer(&text).unwrap();
+    let token = token.expect("a lease token");
+    assert_eq!(first.lease.map(|l| l.token), Some(token));
+    assert!(first.record.is_some());
+    // held: a request that cannot wait is refused
+    let (text, none) = obj.begin_leased(&begin_msg(&a, &at_once, true)).await;
+    assert_eq!(answer::<Begun>(&text).unwrap_err(), "lock_timeout");
+    assert_eq!(none, None);
+
+    // the caller went away: its token frees the lock, and the next request gets it at once
+    obj.release_token(token);
+    assert!(obj.lock().holder().is_none());
+    let t = w.now();
+    let (text, second) = obj.begin_leased(&begin_msg(&a, &p, true)).await;
+    assert_eq!(w.now(), t, "granted without waiting");
+    let second = second.expect("granted");
+    assert!(second > token);
+    assert_eq!(
+        answer::<Begun>(&text).unwrap().lease.map(|l| l.token),
+        Some(second)
+    );
+
+    // the stale token neither releases the new lease nor writes
+    obj.release_token(token);
+    assert_eq!(obj.lock().holder().map(|l| l.token), Some(second));
+    let (text, _) = obj.begin_leased(&begin_msg(&a, &at_once, true)).await;
+    assert_eq!(answer::<Begun>(&text).unwrap_err(), "lock_timeout");
+    let stale = Lease {
+        token,
+        expires: u64::MAX,
+    };
+    let refused = apply_as(&w, &a, &p, update("n", json!(9), w.now()), Some(stale)).await;
+    assert_eq!(refused.unwrap_err(), "lease_lost");
+    let current = obj.lock().holder().unwrap();
+    apply_as(&w, &a, &p, update("n", json!(2), w.now()), Some(current))
+        .await
+        .unwrap();
+    assert_eq!(w.stored(&a).unwrap().data["n"], json!(2));
+
+    // a waiter is handed the lock when the holder's token is released
+    let local = tokio::task::LocalSet::new();
+    let waiter = {
+        let (obj, body) = (obj.clone(), begin_msg(&a, &p, true));
+        local.spawn_local(async move { obj.begin_leased(&body).await })
+    };
+    local
+        .run_until(async {
+            tokio::task::yield_now().await;
+            assert_eq!(obj.lock().waiting(), 1);
+            obj.release_token(second);
+            let (_, third) = waiter.await.unwrap();
+            assert!(third.unwrap() > second);
+        })
+        .await;
+    assert_eq!(w.now(), t, "handed over without waiting for a timer");
+}
+
+// ---- wire plumbing ----
+
+#[tokio::test(start_paused = true)]
+async fn operations_are_routed_by_name() {
+    let w = World::new();
+    let p = params();
+    let a = new_sid();
+    create_bound(&w, &a, "ann", &p).await.unwrap();
+    let idx = w.object("user:ann");
+    let text = idx.call_named("userList", &user_msg("ann", None, &p)).await;
+    let listed: Vec<Listed> = answer(&text).unwrap();
+    assert_eq!(listed.len(), 1);
+    let text = idx.call_named("nope", "{}").await;
+    assert_eq!(answer::<Value>(&text).unwrap_err(), "backend");
+    let text = idx.call_named("userList", "not json").await;
+    assert_eq!(answer::<Value>(&text).unwrap_err(), "backend");
+    // a bad user id is refused by the index
+    let bad = serde_json::to_string(&UserAddMsg {
+        uid: "a:b".into(),
+        sid: a.clone(),
+        created: T0,
+        bind: bind("a:b"),
+        params: p.clone(),
+    })
+    .unwrap();
+    let text = w.object("user:a:b").call(Op::UserAdd, &bad).await;
+    assert_eq!(answer::<Value>(&text).unwrap_err(), "backend");
+}
+
+// ---- races with a kill ----
+
+/// A "log out everywhere" that lands while a lock holder's bound write waits for its user's
+/// index must still win: after the destroy answered, the session is dead and stays dead.
+// Regression: `apply` checked the lease, then awaited `userAdd`, then stored: a `kill`
+// delivered during that await was undone by the write (the object takes other requests while
+// it awaits another object). The index is now asked first, before the record is read.
+#[tokio::test(start_paused = true)]
+async fn a_kill_during_a_bound_write_is_not_undone_by_it() {
+    let w = World::new();
+    let p = params();
+    let (a, keep) = (new_sid(), new_sid());
+    create_bound(&w, &a, "ann", &p).await.unwrap();
+    create_bound(&w, &keep, "ann", &p).await.unwrap();
+    let held: Begun = begin(&w, &a, &p, true).await.unwrap();
+    let lease = held.lease.unwrap();
+    // the holder's write re-binds (set_user again, say with a client): its userAdd is slow
+    w.delayed.borrow_mut().insert("user:ann".into(), 50);
+    let rebind = Change::Update {
+        edits: [("n".to_owned(), Edit::Set(json!(2)))].into(),
+        accessed: w.now(),
+        timeout_ms: None,
+        bind: Some(Binding {
+            client: Some("Phone".into()),
+            ..bind("ann")
+        }),
+    };
+    let local = tokio::task::LocalSet::new();
+    let (w2, a2, p2) = (w.clone(), a.clone(), p.clone());
+    let write =
+        local.spawn_local(async move { apply_as(&w2, &a2, &p2, rebind, Some(lease)).await });
+    let destroyed = local
+        .run_until(async {
+            tokio::task::yield_now().await;
+            let asked = w.calls_to("user:ann", Op::UserAdd);
+            assert_eq!(asked, 3, "the write is now waiting for the index");
+            let done = destroy(&w, "ann", Some(&keep)).await.unwrap();
+            assert!(load(&w, &a).await.is_none(), "killed");
+            (done.destroyed, write.await.unwrap())
+        })
+        .await;
+    assert_eq!(destroyed.0, 1);
+    // the write must be refused (its lease was revoked), and the session stay dead and unlisted
+    let after = (
+        destroyed.1.map_err(|_| "refused"),
+        load(&w, &a).await.is_some(),
+        listed_tags(&w, "ann").await.contains(&tag(&a)),
+    );
+    assert_eq!(
+        after,
+        (Err("refused"), false, false),
+        "(the holder's write, alive after the destroy, listed after the destroy)"
+    );
+}
+
+/// Without the lock, concurrent writes of different keys merge (the object applies each to the
+/// record as it stands), also when one of them binds the session to its user.
+// Regression: `apply` read the record, then awaited `userAdd`, then stored what it had
+// computed before the await, losing an unlocked write that landed meanwhile.
+#[tokio::test(start_paused = true)]
+async fn an_unlocked_write_during_a_bound_write_is_not_lost() {
+    let w = World::new();
+    let p = params();
+    let a = new_sid();
+    create_bound(&w, &a, "ann", &p).await.unwrap();
+    w.delayed.borrow_mut().insert("user:ann".into(), 50);
+    let rebind = Change::Update {
+        edits: [("x".to_owned(), Edit::Set(json!(1)))].into(),
+        accessed: w.now(),
+        timeout_ms: None,
+        bind: Some(bind("ann")),
+    };
+    let local = tokio::task::LocalSet::new();
+    let (w2, a2, p2) = (w.clone(), a.clone(), p.clone());
+    let bound = local.spawn_local(async move { apply(&w2, &a2, &p2, rebind).await });
+    local
+        .run_until(async {
+            tokio::task::yield_now().await;
+            let asked = w.calls_to("user:ann", Op::UserAdd);
+            assert_eq!(asked, 2, "the bound write is now waiting for the index");
+            apply(&w, &a, &p, update("y", json!(2), w.now()))
+                .await
+                .unwrap();
+            bound.await.unwrap().unwrap();
+        })
+        .await;
+    let data = w.stored(&a).unwrap().data;
+    assert_eq!(
+        (data.get("x"), data.get("y")),
+        (Some(&json!(1)), Some(&json!(2))),
+        "{data:?}"
+    );
+}
+
+/// A killed session's lock holder that writes after the session was purged leaves nothing
+/// behind either.
+// Regression: the refused write saved the identity again after the purge, with no alarm to
+// remove it.
+#[tokio::test(start_paused = true)]
+async fn a_fenced_write_after_the_purge_leaves_no_storage_behind() {
+    let w = World::new();
+    let p = params();
+    let (a, b) = (new_sid(), new_sid());
+    create_bound(&w, &a, "ann", &p).await.unwrap();
+    create_bound(&w, &b, "ann", &p).await.unwrap();
+    let lease = begin(&w, &b, &p, true).await.unwrap().lease.unwrap();
+    destroy(&w, "ann", Some(&a)).await.unwrap();
+    w.fire_alarm(&b).await.unwrap();
+    assert_purged(&w, &b);
+    let late = apply_as(&w, &b, &p, update("n", json!(2), w.now()), Some(lease)).await;
+    assert_eq!(late.unwrap_err(), "lease_lost");
+    assert_nothing_left(&w, &b).await;
+}
