@@ -94,9 +94,11 @@ export function transport(env) {
       try {
         return await lease[op](body);
       } catch (err) {
-        if (err?.overloaded) throw err; // never add load to an overloaded object
-        // the lease's RPC session broke (the object restarted, or the connection): the lease
-        // died with it, so ask the object itself, which answers as it stands (lease lost)
+        // marked errors are the engine's to handle (retry a retryable one, never add load to
+        // an overloaded object); an unmarked one may mean the lease's RPC session broke (the
+        // object restarted, or the connection), taking the lease with it: ask the object
+        // itself once, which answers as it stands (lease lost, or the call's own answer)
+        if (err?.overloaded || err?.retryable) throw err;
         leases.delete(channel);
         return locks.getByName(sid)[op](body);
       }
