@@ -25,6 +25,11 @@ function coreFor(env, options) {
   return entry;
 }
 
+/** User ids are strings (a session bound to no user has none: `session.user` is undefined). */
+function checkUser(uid) {
+  if (typeof uid !== "string") throw new TypeError(`a user id must be a string, got ${typeof uid}`);
+}
+
 /** Session keys are strings; anything else is a caller's bug, reported before it reaches wasm. */
 function checkKey(key) {
   if (typeof key !== "string") throw new TypeError(`session keys must be strings, got ${typeof key}`);
@@ -142,7 +147,7 @@ export class Session {
    * Linux", at most 64 printable ASCII characters). Call it at login, with regenerate().
    */
   setUser(uid, { client } = {}) {
-    if (typeof uid !== "string") throw new TypeError(`a user id must be a string, got ${typeof uid}`);
+    checkUser(uid);
     if (client !== undefined && typeof client !== "string") throw new TypeError("client must be a string");
     this._run((s) => s.setUser(uid, client));
     return this;
@@ -283,6 +288,7 @@ export class Sessions {
    * Unix ms, and `current` marks `options.current` (a Session, usually the caller's).
    */
   async listUser(uid, { current } = {}) {
+    checkUser(uid);
     const instance = this.#instance;
     const pending = call(instance, () => this.#core.listUser(uid, current?.id));
     return JSON.parse(await settle(instance, pending));
@@ -295,6 +301,7 @@ export class Sessions {
    * to how many were destroyed.
    */
   async destroyUser(uid, { except } = {}) {
+    checkUser(uid);
     const instance = this.#instance;
     const pending = call(instance, () => this.#core.destroyUser(uid, except?.id));
     return settle(instance, pending);

@@ -50,11 +50,12 @@ class ObjectHost {
  */
 class Lease extends RpcTarget {
   #lock;
-  #token;
-  constructor(lock, token) {
+  #ended;
+  /** `ended` runs when the caller disposes the stub or its RPC session breaks. */
+  constructor(lock, ended) {
     super();
     this.#lock = lock;
-    this.#token = token;
+    this.#ended = ended;
   }
   apply(body) {
     return this.#lock.apply(body);
@@ -63,7 +64,7 @@ class Lease extends RpcTarget {
     return this.#lock.release(body);
   }
   [Symbol.dispose]() {
-    this.#lock._ended(this, this.#token);
+    this.#ended(this);
   }
 }
 
@@ -110,13 +111,13 @@ export class SessionLock extends DurableObject {
     const [instance, core] = this.#object();
     const [reply, token] = await settle(instance, call(instance, () => core.beginLeased(body)));
     if (token === undefined) return { reply };
-    const lease = new Lease(this, token);
+    const lease = new Lease(this, (ended) => this.#ended(ended, token));
     this.#leases.set(token, lease);
     return { reply, lease };
   }
 
-  /** @internal a lease's stub was disposed: release it, unless a newer stub holds it */
-  _ended(lease, token) {
+  /** A lease's stub was disposed: release it, unless a newer stub (a retried begin) holds it. */
+  #ended(lease, token) {
     if (this.#leases.get(token) !== lease) return;
     this.#leases.delete(token);
     const [instance, core] = this.#object();

@@ -137,3 +137,27 @@ test("with --import, a worker module may import edge-sessions statically", () =>
   const out = execFileSync(process.execPath, ["--import", testing, "--input-type=module", "-e", script]).toString();
   assert.equal(out.trim(), "true true");
 });
+
+test("log out other devices works on the in-memory bindings too", async () => {
+  const t = await createTestSessions();
+  const login = (client) =>
+    t.sessions.withSession(new Request("https://app.test/login"), t.ctx, (s) => {
+      s.setUser("ann", { client });
+      return new Response("ok");
+    });
+  const phone = await login("phone");
+  const laptop = await login("laptop");
+  const keep = await t.sessions.load(t.request("https://app.test/", laptop));
+  assert.equal(keep.user, "ann");
+  const listed = await t.sessions.listUser("ann", { current: keep });
+  assert.deepEqual(listed.map((s) => [s.client, s.current]).sort(), [["laptop", true], ["phone", false]]);
+  assert.equal(await t.sessions.destroyUser("ann", { except: keep }), 1);
+  await t.sessions.abandon(keep);
+  const gone = await t.sessions.load(t.request("https://app.test/", phone));
+  assert.equal(gone.isNew, true, "the phone is logged out");
+  await t.sessions.abandon(gone);
+  assert.equal((await t.sessions.listUser("ann")).length, 1);
+  await assert.rejects(() => t.sessions.listUser(undefined), TypeError);
+  await t.settle();
+  assert.deepEqual(t.errors, []);
+});
