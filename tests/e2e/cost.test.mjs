@@ -197,6 +197,25 @@ describe("billed operations per request (default settings)", () => {
     assert.deepEqual(row, expected("destroy"));
   });
 
+  test("login bound to a user: a session, the origin regenerates it with X-Session-User", async (t) => {
+    const v = await newSession(w);
+    const { row, result } = await measure(t, w, () => send(w, "/login-user?user=cost-login&client=c", cookie(v)));
+    assert.notEqual(idOf(result.cookie.value), idOf(v), "a new id");
+    assert.deepEqual(row, expected("login bound to a user"));
+  });
+
+  test("log out 2 other devices: the origin sends destroy-user-others", async (t) => {
+    const logins = [];
+    for (let i = 0; i < 3; i++) {
+      const v = await newSession(w);
+      logins.push((await send(w, "/login-user?user=cost-others", cookie(v))).cookie.value);
+    }
+    await settle(w);
+    const { row, result } = await measure(t, w, () => send(w, "/logout-others", cookie(logins[0])));
+    assert.equal(result.cookie, null, "the current session keeps its cookie");
+    assert.deepEqual(row, expected("log out 2 other devices"));
+  });
+
   // An object evicted from memory (idle, or moved) starts again from its storage: the record
   // is read back, and its first write stores who it is again.
   test("read, cold object: as read, the object evicted since its last request", async (t) => {
