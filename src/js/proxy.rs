@@ -66,9 +66,7 @@ impl ProxyCore {
     ) -> Promise {
         let settings = self.settings.clone();
         let cell = scope.cell();
-        let load = scope.load();
         promise(async move {
-            wasm_bindgen_futures::JsFuture::from(load).await?;
             let headers = headers_from(&headers_json)?;
             let req = Incoming {
                 method: &method,
@@ -77,8 +75,10 @@ impl ProxyCore {
                 hostname: &hostname,
                 headers: &headers,
             };
-            let out = ScopeCore::new_view(&cell)
-                .with(|s| Ok(proxy::forward(&settings, &req, s, now_ms() / 1000)))?;
+            let out = ScopeCore::loaded_then(cell, |s| {
+                Ok(proxy::forward(&settings, &req, s, now_ms() / 1000))
+            })
+            .await?;
             serde_json::to_string(&out)
                 .map(JsValue::from)
                 .map_err(|e| js_error(Error::Backend(e.to_string())))

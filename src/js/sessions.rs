@@ -206,12 +206,18 @@ impl ScopeCore {
         self.cell.clone()
     }
 
-    /// Another handle on the same scope (for async steps that outlive a borrow).
-    pub(super) fn new_view(cell: &Cell) -> Self {
-        ScopeCore {
-            cell: cell.clone(),
-            after: RefCell::new(None),
-        }
+    /// Loads the scope's session (taking the lock per the settings), then runs `f` on it.
+    pub(super) async fn loaded_then<T>(
+        cell: Cell,
+        f: impl FnOnce(&mut Session) -> Result<T, Error>,
+    ) -> Result<T, JsValue> {
+        let mut scope = take(&cell)?;
+        let r = match scope.session(now_ms()).await {
+            Ok(session) => f(session),
+            Err(e) => Err(e),
+        };
+        *cell.borrow_mut() = Some(scope);
+        r.map_err(js_error)
     }
 }
 
