@@ -23,6 +23,7 @@ export default { async fetch(req, env, ctx) {
   return new Response("ok");
 } };`);
 const s = await serve(wasmWorker("bench/.engine-in-workerd.worker.mjs", { ORIGIN: "http://127.0.0.1:9" }));
-const r = await compare(1, 300, 3, { n0: () => [s.url + "/?n=0"], n50: () => [s.url + "/?n=50"] }, { pids: { n0: s.pids, n50: s.pids } });
+const r = await compare(1, 1000, 3, { n0: () => [s.url + "/?n=0"], n1: () => [s.url + "/?n=1"], n50: () => [s.url + "/?n=50"] }, { pids: { n0: s.pids, n1: s.pids, n50: s.pids } });
+console.log("one engine path per request:", (r.n1.cpuUs - r.n0.cpuUs).toFixed(0), "µs");
 console.log("per engine path in workerd:", ((r.n50.cpuUs - r.n0.cpuUs) / 50).toFixed(1), "µs; n0 CPU", r.n0.cpuUs, "n50 CPU", r.n50.cpuUs);
 await s.mf.dispose(); agent.destroy(); fs.rmSync("bench/.engine-in-workerd.worker.mjs");

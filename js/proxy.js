@@ -69,9 +69,23 @@ async function proxy(request, env, ctx) {
     return response;
   } catch (err) {
     // releases a held lock, saving nothing (a trapped instance is left alone: its lease runs out)
-    if (scope && !isTrapped(instance)) ctx.waitUntil(settle(instance, scope.abandon()).catch(() => {}));
+    if (scope && !isTrapped(instance)) {
+      const abandoning = scope;
+      scope = undefined; // freed when the release is done, not below
+      ctx.waitUntil(settle(instance, abandoning.abandon()).catch(() => {}).finally(() => free(instance, abandoning)));
+    }
     return errorResponse(err);
+  } finally {
+    if (scope) free(instance, scope);
   }
+}
+
+/**
+ * Frees a request's engine scope at once instead of leaving it to the garbage collector's
+ * finalizers (measured: leaving one per request behind cost CPU and memory per request).
+ */
+function free(instance, scope) {
+  if (!isTrapped(instance)) scope.free();
 }
 
 /**
