@@ -68,17 +68,28 @@ export class Session {
     this.#scope = scope;
     this.#instance = instance;
   }
-  /** @internal the engine scope, reached only through `run` and `wait` */
-  get _scope() {
-    return this.#scope;
-  }
   /** @internal runs a synchronous engine call (a trap becomes an opaque 500) */
   _run(f) {
-    return call(this.#instance, () => f(this.#scope));
+    const scope = this.#live();
+    return call(this.#instance, () => f(scope));
   }
   /** @internal awaits an engine call (a trap becomes an opaque 500, never a hang) */
   _wait(f) {
-    return settle(this.#instance, call(this.#instance, () => f(this.#scope)));
+    const scope = this.#live();
+    return settle(this.#instance, call(this.#instance, () => f(scope)));
+  }
+  #live() {
+    if (this.#scope === null) throw new TypeError("this session was already committed or abandoned");
+    return this.#scope;
+  }
+  /**
+   * @internal the request is over: the engine scope is freed at once rather than left to the
+   * garbage collector's finalizers (idempotent; a trapped instance is not touched again)
+   */
+  _end() {
+    const scope = this.#scope;
+    this.#scope = null;
+    if (scope !== null && !isTrapped(this.#instance)) scope.free();
   }
   /** @internal whether the engine instance behind this session trapped */
   get _dead() {
@@ -233,7 +244,13 @@ export class Sessions {
       await this.abandon(session);
       throw err;
     }
-    const { setCookie, lifecycle } = JSON.parse(await session._wait((s) => s.finish(ctx)));
+    let finished;
+    try {
+      finished = await session._wait((s) => s.finish(ctx));
+    } finally {
+      session._end();
+    }
+    const { setCookie, lifecycle } = JSON.parse(finished);
     if (setCookie !== null) {
       ready.headers.append("set-cookie", setCookie);
       ready.headers.set("cache-control", "private, no-store");
@@ -245,7 +262,13 @@ export class Sessions {
   /** Ends the request without saving, releasing the lock. */
   async abandon(session) {
     // a trapped instance's objects are not touched again: its lease simply runs out
-    if (!session._dead) await session._wait((s) => s.abandon());
+    try {
+      if (!session._dead) await session._wait((s) => s.abandon());
+    } catch (err) {
+      if (!(err instanceof TypeError)) throw err; // already committed or abandoned: nothing held
+    } finally {
+      session._end();
+    }
   }
 
   /**
