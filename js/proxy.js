@@ -81,8 +81,8 @@ async function proxy(request, env, ctx) {
 }
 
 /**
- * Frees a request's engine scope at once instead of leaving it to the garbage collector's
- * finalizers (measured: leaving one per request behind cost CPU and memory per request).
+ * Frees a request's engine scope as soon as the request is done with it, rather than leaving
+ * its wasm memory to the garbage collector's finalizers.
  */
 function free(instance, scope) {
   if (!isTrapped(instance)) scope.free();
