@@ -156,12 +156,26 @@ impl HeaderNames {
     /// and `.` in header names to `-` (or the other way round); a client copy under any of
     /// these spellings must be stripped before forwarding.
     pub fn is_session_header(&self, name: &str) -> bool {
-        let norm = |c: char| match c {
-            '_' | '.' => '-',
-            c => c.to_ascii_lowercase(),
-        };
-        let mut n = name.chars().map(norm);
-        !self.prefix.is_empty() && self.prefix.chars().map(norm).all(|p| n.next() == Some(p))
+        let mut n = name.chars().map(normalize_char);
+        !self.prefix.is_empty()
+            && self
+                .prefix
+                .chars()
+                .map(normalize_char)
+                .all(|p| n.next() == Some(p))
+    }
+
+    /// A header name as these names are compared: lower-cased, `_` and `.` read as `-`, so an
+    /// origin's `X_Session_Update` is applied, not just stripped.
+    pub fn normalize(name: &str) -> String {
+        name.chars().map(normalize_char).collect()
+    }
+}
+
+fn normalize_char(c: char) -> char {
+    match c {
+        '_' | '.' => '-',
+        c => c.to_ascii_lowercase(),
     }
 }
 

@@ -12,7 +12,7 @@ use super::cookies;
 use super::handoff::{Handoff, HandoffSigner};
 use super::log::{self, Level};
 use super::protocol::{self, UserAction};
-use super::{Config, Error, LockingMode, Session, Signer};
+use super::{Config, Error, HeaderNames, LockingMode, Session, Signer};
 
 /// Header name/value pairs in order (a header may repeat).
 pub type HeaderList = Vec<(String, String)>;
@@ -156,7 +156,7 @@ pub fn take_origin(
     let mut client = None;
     let mut out = Vec::with_capacity(headers.len() + 1);
     for (k, v) in headers {
-        let lk = k.to_ascii_lowercase();
+        let lk = HeaderNames::normalize(&k);
         if names.is_session_header(&k) {
             if lk == names.update {
                 update = Some(v);
