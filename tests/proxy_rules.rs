@@ -345,19 +345,23 @@ fn take_origin_applies_session_headers_and_never_passes_them_on() {
 }
 
 #[test]
-fn take_origin_applies_session_headers_under_any_spelling_it_strips() {
-    // a gateway between the origin and the proxy may rewrite `-` as `_` (or `.`): what is
-    // stripped under such a name is applied too, never silently dropped
+fn take_origin_strips_but_never_applies_session_headers_under_other_spellings() {
+    // Only the exact names are the origin's own instructions. A name that merely normalizes to
+    // one (`X_Session_Update`) may be a client's header that the origin reflected back: it is
+    // stripped, never applied (tests/e2e/proxy.test.mjs pins the same end to end).
     let s = settings();
     let mut session = existing(json!({"a": 0}), None);
     let origin = headers(&[
         ("X_Session_Update", &b64(json!({"a": 2}))),
         ("x.session.timeout", "7d"),
+        ("X.Session_Action", "destroy"),
     ]);
-    let (out, _) = take_origin(&s, &mut session, origin).unwrap();
+    let (out, after) = take_origin(&s, &mut session, origin).unwrap();
     assert_eq!(out, headers(&[("vary", "Cookie")]));
-    assert_eq!(Value::Object(session.data().clone()), json!({"a": 2}));
-    assert_eq!(session.timeout_override(), Some(7 * 86_400_000));
+    assert_eq!(after, None);
+    assert_eq!(Value::Object(session.data().clone()), json!({"a": 0}));
+    assert_eq!(session.timeout_override(), None);
+    assert!(!session.is_destroyed() && !session.is_modified());
 }
 
 #[test]

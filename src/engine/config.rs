@@ -164,12 +164,6 @@ impl HeaderNames {
                 .map(normalize_char)
                 .all(|p| n.next() == Some(p))
     }
-
-    /// A header name as these names are compared: lower-cased, `_` and `.` read as `-`, so an
-    /// origin's `X_Session_Update` is applied, not just stripped.
-    pub fn normalize(name: &str) -> String {
-        name.chars().map(normalize_char).collect()
-    }
 }
 
 fn normalize_char(c: char) -> char {

@@ -12,7 +12,7 @@ use super::cookies;
 use super::handoff::{Handoff, HandoffSigner};
 use super::log::{self, Level};
 use super::protocol::{self, UserAction};
-use super::{Config, Error, HeaderNames, LockingMode, Session, Signer};
+use super::{Config, Error, LockingMode, Session, Signer};
 
 /// Header name/value pairs in order (a header may repeat).
 pub type HeaderList = Vec<(String, String)>;
@@ -141,7 +141,9 @@ pub fn check_status(status: u16, has_socket: bool) -> Result<(), Error> {
 /// Applies the origin's user binding, patch, action and timeout to `session` and returns the
 /// headers to pass to the client (the origin's, minus session headers and session
 /// Set-Cookies, plus `Vary: Cookie`) and what to do to the user's other sessions after the
-/// commit. A malformed patch or action fails the whole exchange before anything is
+/// commit. Only the exact header names are applied: another spelling of a session header
+/// (`X_Session_Update`) may be a client's header that the origin reflected back, so it is
+/// stripped, never applied. A malformed patch or action fails the whole exchange before anything is
 /// written.
 pub fn take_origin(
     s: &ProxySettings,
@@ -156,7 +158,7 @@ pub fn take_origin(
     let mut client = None;
     let mut out = Vec::with_capacity(headers.len() + 1);
     for (k, v) in headers {
-        let lk = HeaderNames::normalize(&k);
+        let lk = k.to_ascii_lowercase();
         if names.is_session_header(&k) {
             if lk == names.update {
                 update = Some(v);
