@@ -77,7 +77,8 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  * object named by the session id. A granted `begin` returns the lease's stub: the lock's later
  * calls go through it (one RPC session, billed once), and disposing it releases the lease
  * (`close`). Failures reject with the runtime's error (its `retryable` and `overloaded` marks
- * are read by the engine, which decides about retries).
+ * are read by the engine, which decides about retries and about asking the object itself
+ * when a call on a lease's stub fails).
  */
 export function transport(env) {
   const locks = env.SESSION_LOCKS;
@@ -90,18 +91,11 @@ export function transport(env) {
         return reply;
       }
       const lease = channel && leases.get(channel);
-      if (!lease) return locks.getByName(sid)[op](body);
-      try {
-        return await lease[op](body);
-      } catch (err) {
-        // marked errors are the engine's to handle (retry a retryable one, never add load to
-        // an overloaded object); an unmarked one may mean the lease's RPC session broke (the
-        // object restarted, or the connection), taking the lease with it: ask the object
-        // itself once, which answers as it stands (lease lost, or the call's own answer)
-        if (err?.overloaded || err?.retryable) throw err;
-        leases.delete(channel);
-        return locks.getByName(sid)[op](body);
-      }
+      return lease ? lease[op](body) : locks.getByName(sid)[op](body);
+    },
+    /** A call on the channel failed: drop its stub (the engine asks the object instead). */
+    forget(channel) {
+      return leases.delete(channel);
     },
     close(channel) {
       const lease = leases.get(channel);

@@ -19,7 +19,8 @@ function coreFor(env, options) {
   if (!byOptions) cores.set(env, (byOptions = new Map()));
   let entry = byOptions.get(key);
   if (!entry || entry.instance !== instance) {
-    entry = { instance, core: new instance.SessionsCore(env, options, transport(env)) };
+    const core = new instance.SessionsCore(env, options, transport(env));
+    entry = { instance, core, pathHeader: core.pathHeader };
     byOptions.set(key, entry);
   }
   return entry;
@@ -207,8 +208,10 @@ export class Sessions {
    */
   #env;
   #instance;
+  #pathHeader;
   constructor(env, options = {}) {
-    const { instance, core } = coreFor(env, options);
+    const { instance, core, pathHeader } = coreFor(env, options);
+    this.#pathHeader = pathHeader;
     this.#env = env;
     this.#instance = instance;
     this.#core = core;
@@ -217,7 +220,7 @@ export class Sessions {
   /** Loads the request's session (locking per SESSION_LOCKING). */
   async load(request) {
     const core = this.#core;
-    const pathHeader = core.pathHeader;
+    const pathHeader = this.#pathHeader;
     const instance = this.#instance;
     const scope = call(instance, () =>
       core.start(

@@ -11,7 +11,8 @@ function proxyFor(env) {
   const instance = engine();
   let entry = proxies.get(env);
   if (!entry || entry.instance !== instance) {
-    entry = { instance, core: new instance.ProxyCore(env, transport(env)) };
+    const core = new instance.ProxyCore(env, transport(env));
+    entry = { instance, core, pathHeader: core.pathHeader };
     proxies.set(env, entry);
   }
   return entry;
@@ -28,11 +29,10 @@ function errorResponse(err) {
 const headerList = (headers) => JSON.stringify([...headers]);
 
 async function proxy(request, env, ctx) {
-  let instance, core, scope;
+  let instance, core, pathHeader, scope;
   try {
-    ({ instance, core } = call(engine(), () => proxyFor(env)));
+    ({ instance, core, pathHeader } = call(engine(), () => proxyFor(env)));
     const url = new URL(request.url);
-    const pathHeader = core.pathHeader;
     scope = call(instance, () =>
       core.start(
         request.headers.get("cookie") ?? "",

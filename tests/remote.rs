@@ -41,6 +41,9 @@ struct Fake {
     closed: RefCell<Vec<String>>,
     /// What `close` returns: true when ending the channel releases the lease.
     close_releases: Cell<bool>,
+    /// What `forget` returns: true when the transport held a stub on the channel.
+    holds_stubs: Cell<bool>,
+    forgotten: RefCell<Vec<String>>,
     waits: RefCell<Vec<u64>>,
 }
 
@@ -71,6 +74,11 @@ impl Transport for Fake {
     fn close(&self, channel: &str) -> bool {
         self.closed.borrow_mut().push(channel.to_owned());
         self.close_releases.get()
+    }
+
+    fn forget(&self, channel: &str) -> bool {
+        self.forgotten.borrow_mut().push(channel.to_owned());
+        self.holds_stubs.get()
     }
 
     async fn sleep(&self, ms: u64) {
@@ -384,4 +392,68 @@ async fn sweep_asks_the_sessions_object() {
         .iter()
         .all(|x| x.op == Op::Sweep && x.name == id.as_str() && x.channel.is_none()));
     assert_eq!(c[0].body["sid"], json!(id.as_str()));
+}
+
+/// A locked `begin` on a fresh backend whose transport holds lease stubs; the channel it opened.
+async fn locked(b: &RemoteBackend<Fake>, id: &SessionId) -> String {
+    b.transport().holds_stubs.set(true);
+    b.begin(id, true).await.unwrap();
+    calls(b)[0]
+        .channel
+        .clone()
+        .expect("a locking begin opens a channel")
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn an_unmarked_failure_on_a_lease_channel_is_asked_once_of_the_object_itself() {
+    let b = remote(vec![
+        granted(7),
+        Answer::Fail(Failure::Other),
+        ok(json!({})),
+    ]);
+    let id = sid();
+    let ch = locked(&b, &id).await;
+    b.apply(&id, &refresh(), Some(&LEASE), true).await.unwrap();
+    let c = calls(&b);
+    assert_eq!(c.len(), 3);
+    assert_eq!(
+        c[1].channel.as_deref(),
+        Some(ch.as_str()),
+        "first on the lease's stub"
+    );
+    assert_eq!(c[2].channel, None, "then on the object itself");
+    assert_eq!(
+        c[2].body, c[1].body,
+        "the same call, so a repeat is harmless"
+    );
+    assert_eq!(*b.transport().forgotten.borrow(), [ch]);
+    assert!(
+        b.transport().waits.borrow().is_empty(),
+        "asked at once, not a retry"
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn only_unmarked_failures_on_a_held_channel_are_asked_of_the_object() {
+    // a transport without stubs (fetch): the failure is final
+    let b = remote(vec![granted(7), Answer::Fail(Failure::Other)]);
+    let id = sid();
+    b.begin(&id, true).await.unwrap();
+    assert!(b.apply(&id, &refresh(), Some(&LEASE), false).await.is_err());
+    assert_eq!(calls(&b).len(), 2);
+    // overloaded: never more load; retryable: the retry rules, on the same channel
+    let b = remote(vec![granted(7), Answer::Fail(Failure::Overloaded)]);
+    locked(&b, &id).await;
+    assert!(b.apply(&id, &refresh(), Some(&LEASE), false).await.is_err());
+    assert_eq!(calls(&b).len(), 2);
+    let b = remote(vec![
+        granted(7),
+        Answer::Fail(Failure::Retryable),
+        ok(json!({})),
+    ]);
+    let ch = locked(&b, &id).await;
+    b.apply(&id, &refresh(), Some(&LEASE), false).await.unwrap();
+    let c = calls(&b);
+    assert_eq!(c[2].channel.as_deref(), Some(ch.as_str()));
+    assert!(b.transport().forgotten.borrow().is_empty());
 }

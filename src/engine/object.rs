@@ -134,60 +134,55 @@ impl<H: ObjectHost> LockObject<H> {
     /// Answers one call: `body` is the operation's JSON message; the answer is a JSON
     /// [`Reply`]. Failures are answered too (logged here, opaque on the wire).
     pub async fn call(&self, op: Op, body: &str) -> String {
-        let answer = match op {
-            Op::Begin => match read::<BeginMsg>(body) {
-                Ok(m) => encode(self.begin(m).await),
-                Err(e) => encode::<()>(Err(e)),
-            },
-            Op::Apply => match read::<ApplyMsg>(body) {
-                Ok(m) => {
-                    let r = self.apply(&m).await;
-                    if let (true, Some(l)) = (m.release, m.lease) {
-                        self.lock.release(l.token, self.host.now());
-                    }
-                    encode(r.map(|()| serde_json::json!({})))
-                }
-                Err(e) => encode::<()>(Err(e)),
-            },
-            Op::Release => match read::<IdMsg>(body) {
-                Ok(m) => {
-                    let now = self.host.now();
-                    if let Some(l) = m.lease {
-                        self.lock.release(l.token, now);
-                    }
-                    if let Some(c) = &m.caller {
-                        self.lock.release_caller(c, now);
-                    }
-                    encode(Ok(serde_json::json!({})))
-                }
-                Err(e) => encode::<()>(Err(e)),
-            },
-            Op::Sweep => match read::<IdMsg>(body) {
-                Ok(m) => encode(self.sweep(m).await),
-                Err(e) => encode::<()>(Err(e)),
-            },
-            Op::Kill => match read::<IdMsg>(body) {
-                Ok(m) => encode(self.kill(m).await.map(|()| serde_json::json!({}))),
-                Err(e) => encode::<()>(Err(e)),
-            },
-            Op::UserAdd => match read::<UserAddMsg>(body) {
-                Ok(m) => encode(self.user_add(m).await.map(|()| serde_json::json!({}))),
-                Err(e) => encode::<()>(Err(e)),
-            },
-            Op::UserRemove => match read::<UserMsg>(body) {
-                Ok(m) => encode(self.user_remove(m).await.map(|()| serde_json::json!({}))),
-                Err(e) => encode::<()>(Err(e)),
-            },
-            Op::UserList => match read::<UserMsg>(body) {
-                Ok(m) => encode(self.user_list(m).await),
-                Err(e) => encode::<()>(Err(e)),
-            },
-            Op::UserDestroy => match read::<UserMsg>(body) {
-                Ok(m) => encode(self.user_destroy(m).await),
-                Err(e) => encode::<()>(Err(e)),
-            },
-        };
-        answer
+        match op {
+            Op::Begin => serve(body, |m| self.begin(m)).await,
+            Op::Apply => serve(body, |m| self.apply_then_release(m)).await,
+            Op::Release => serve(body, |m| async move { Ok(self.release(&m)) }).await,
+            Op::Sweep => serve(body, |m| self.sweep(m)).await,
+            Op::Kill => {
+                serve(
+                    body,
+                    |m| async move { self.kill(m).await.map(|()| Done {}) },
+                )
+                .await
+            }
+            Op::UserAdd => {
+                serve(
+                    body,
+                    |m| async move { self.user_add(m).await.map(|()| Done {}) },
+                )
+                .await
+            }
+            Op::UserRemove => {
+                serve(body, |m| async move {
+                    self.user_remove(m).await.map(|()| Done {})
+                })
+                .await
+            }
+            Op::UserList => serve(body, |m| self.user_list(m)).await,
+            Op::UserDestroy => serve(body, |m| self.user_destroy(m)).await,
+        }
+    }
+
+    /// `apply`, then the release the caller asked for, whatever the outcome.
+    async fn apply_then_release(&self, m: ApplyMsg) -> Result<Done, Error> {
+        let r = self.apply(&m).await;
+        if let (true, Some(l)) = (m.release, m.lease) {
+            self.lock.release(l.token, self.host.now());
+        }
+        r.map(|()| Done {})
+    }
+
+    /// `release`: the lease, and whatever the call `caller` was granted or waits for.
+    fn release(&self, m: &IdMsg) -> Done {
+        let now = self.host.now();
+        if let Some(l) = m.lease {
+            self.lock.release(l.token, now);
+        }
+        if let Some(c) = &m.caller {
+            self.lock.release_caller(c, now);
+        }
+        Done {}
     }
 
     /// Answers a `begin` like [`Self::call`], also giving the token of the lease it granted,
@@ -749,6 +744,24 @@ impl<H: ObjectHost> LockObject<H> {
                 Ok(SweepAnswer { deleted: true })
             }
         }
+    }
+}
+
+/// The answer of an operation that answers nothing but success: `{}`.
+#[derive(Serialize)]
+struct Done {}
+
+/// Reads an operation's message, runs it, and answers its result as a [`Reply`].
+async fn serve<M, R, F, Fut>(body: &str, op: F) -> String
+where
+    M: serde::de::DeserializeOwned,
+    R: Serialize,
+    F: FnOnce(M) -> Fut,
+    Fut: std::future::Future<Output = Result<R, Error>>,
+{
+    match read::<M>(body) {
+        Ok(m) => encode(op(m).await),
+        Err(e) => encode::<()>(Err(e)),
     }
 }
 

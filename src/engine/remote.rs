@@ -50,6 +50,11 @@ pub trait Transport {
     fn close(&self, _channel: &str) -> bool {
         false
     }
+    /// Drops a channel whose call failed, without ending it. True if the transport held
+    /// something on it (so the call can be asked of the object itself instead).
+    fn forget(&self, _channel: &str) -> bool {
+        false
+    }
     /// Resolves after `ms` milliseconds (between retries).
     async fn sleep(&self, ms: u64);
 }
@@ -124,9 +129,19 @@ impl<T: Transport> RemoteBackend<T> {
     ) -> Result<R, Error> {
         let body = serde_json::to_string(msg).map_err(backend)?;
         let mut attempt = 1;
+        let mut channel = channel;
         loop {
             let answer = self.transport.call(name, op, body.clone(), channel);
             match answer.await {
+                // An unmarked failure on a lease's channel may mean its RPC session broke (the
+                // object restarted, or the connection), taking the lease with it: ask the
+                // object itself, once, which answers as it stands (lease lost, or the call's
+                // own answer: the call id makes a repeat harmless). Marked failures follow the
+                // retry rules below.
+                Err(Failed {
+                    failure: Failure::Other,
+                    ..
+                }) if channel.is_some_and(|ch| self.forget_channel(ch)) => channel = None,
                 Err(Failed { failure, error }) => {
                     attempt += 1;
                     match retry::retry_after(failure, attempt) {
@@ -142,6 +157,13 @@ impl<T: Transport> RemoteBackend<T> {
                 }
             }
         }
+    }
+
+    /// Drops a broken channel (without ending it: its lease may be gone already); true if the
+    /// transport held something on it.
+    fn forget_channel(&self, channel: &str) -> bool {
+        self.channels.borrow_mut().retain(|_, ch| ch != channel);
+        self.transport.forget(channel)
     }
 
     /// The channel of the lock `token` on `id`, forgotten if `ending`.

@@ -66,6 +66,8 @@ extern "C" {
     ) -> Result<Promise, JsValue>;
     #[wasm_bindgen(method, js_name = close)]
     fn close_channel(this: &JsTransport, channel: &str) -> bool;
+    #[wasm_bindgen(method, js_name = forget)]
+    fn forget_channel(this: &JsTransport, channel: &str) -> bool;
     #[wasm_bindgen(method, js_name = sleep)]
     fn transport_sleep(this: &JsTransport, ms: f64) -> Promise;
 
@@ -206,6 +208,9 @@ impl Transport for JsTransport {
     }
     fn close(&self, channel: &str) -> bool {
         self.close_channel(channel)
+    }
+    fn forget(&self, channel: &str) -> bool {
+        self.forget_channel(channel)
     }
     async fn sleep(&self, ms: u64) {
         let _ = JsFuture::from(self.transport_sleep(ms as f64)).await;
