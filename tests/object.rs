@@ -11,7 +11,7 @@ use std::rc::{Rc, Weak};
 use std::time::Duration;
 
 use edge_sessions::edits::{Edit, Edits};
-use edge_sessions::object::{kv_key, LockObject, ObjectHost};
+use edge_sessions::object::{kv_key, LockObject, ObjectHost, KV_GRACE_S};
 use edge_sessions::record::{Change, Record};
 use edge_sessions::store::Begun;
 use edge_sessions::user::{Binding, Listed};
@@ -35,6 +35,8 @@ type KvEntry = (String, u64, String);
 struct Durable {
     storage: RefCell<HashMap<String, String>>,
     alarm: Cell<Option<u64>>,
+    /// Rows written, as Cloudflare bills them: one per key put or deleted, one per `setAlarm`.
+    rows_written: Cell<usize>,
 }
 
 /// An object and its durable state.
@@ -59,6 +61,8 @@ struct World {
     delayed: RefCell<HashMap<String, u64>>,
     /// Every call between objects: (callee, operation name).
     calls: RefCell<Vec<(String, &'static str)>>,
+    /// KV writes (puts) so far.
+    kv_puts: Cell<usize>,
 }
 
 /// One object's host: the world, plus its own durable state.
@@ -135,6 +139,11 @@ impl World {
         text.map(|t| Record::decode(&t).expect("a stored record decodes"))
     }
 
+    /// Rows the object named `name` has written so far.
+    fn rows_written(&self, name: &str) -> usize {
+        self.slot(name).durable.rows_written.get()
+    }
+
     /// When the object's alarm is set to fire.
     fn alarm_at(&self, name: &str) -> Option<u64> {
         self.slot(name).durable.alarm.get()
@@ -190,6 +199,10 @@ impl Host {
     }
 }
 
+fn bump(counter: &Cell<usize>) {
+    counter.set(counter.get() + 1);
+}
+
 fn fault(what: &str) -> Error {
     Error::Backend(format!("injected fault: {what}"))
 }
@@ -208,6 +221,7 @@ impl ObjectHost for Host {
     }
 
     async fn put(&self, key: &str, value: String) -> Result<(), Error> {
+        bump(&self.durable.rows_written);
         self.durable
             .storage
             .borrow_mut()
@@ -216,11 +230,13 @@ impl ObjectHost for Host {
     }
 
     async fn delete(&self, key: &str) -> Result<(), Error> {
+        bump(&self.durable.rows_written);
         self.durable.storage.borrow_mut().remove(key);
         Ok(())
     }
 
     async fn set_alarm(&self, at: u64) -> Result<(), Error> {
+        bump(&self.durable.rows_written);
         self.durable.alarm.set(Some(at));
         Ok(())
     }
@@ -239,6 +255,7 @@ impl ObjectHost for Host {
         metadata: String,
     ) -> Result<(), Error> {
         let world = self.world();
+        bump(&world.kv_puts);
         world
             .kv
             .borrow_mut()
@@ -653,7 +670,7 @@ async fn an_expired_bound_session_is_unlisted_and_purged_by_its_alarm() {
     w.fire_alarm(&a).await.unwrap();
     let (value, expiration, meta) = w.kv_get(&kv_key_of(&a)).expect("mirrored");
     assert_eq!(Record::decode(&value).unwrap(), w.stored(&a).unwrap());
-    assert_eq!(expiration, (T0 + 61_000) / 1000);
+    assert_eq!(expiration, expires / 1000 + 1 + KV_GRACE_S);
     assert_eq!(
         serde_json::from_str::<Value>(&meta).unwrap(),
         json!({"exp": expires, "ver": 1})
@@ -737,6 +754,108 @@ async fn an_expired_bound_session_is_purged_after_a_restart() {
     w.fire_alarm(&a).await.unwrap();
     assert!(listed_tags(&w, "ann").await.is_empty());
     assert_purged(&w, &a);
+}
+
+// ---- 4b. what a write is billed for ----
+
+/// A new unbound session holding `{"n": 1}`, its creation mirrored to KV by its first alarm.
+async fn mirrored_session(w: &World, p: &StoreParams) -> String {
+    let sid = new_sid();
+    let change = Change::Create {
+        record: record(p, w.now(), None),
+        bind: None,
+    };
+    apply(w, &sid, p, change).await.unwrap();
+    assert_eq!(
+        w.alarm_at(&sid),
+        Some(w.now()),
+        "a creation is mirrored at once"
+    );
+    w.fire_alarm(&sid).await.unwrap();
+    assert!(w.kv_get(&kv_key_of(&sid)).is_some(), "mirrored");
+    sid
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_warm_write_writes_one_row_and_leaves_kv_and_the_alarm_alone() {
+    let w = World::new();
+    let p = params();
+    let a = mirrored_session(&w, &p).await;
+    let first_expiry = w.stored(&a).unwrap().expires;
+    assert_eq!(w.alarm_at(&a), Some(first_expiry));
+    let kv_puts = w.kv_puts.get();
+    // a burst of writes, warm and then cold (the object evicted): one row each, nothing else
+    for i in 0..6u64 {
+        if i == 3 {
+            w.restart(&a);
+        }
+        w.advance(1_000);
+        let rows = w.rows_written(&a);
+        apply(&w, &a, &p, update("n", json!(i + 2), w.now()))
+            .await
+            .unwrap();
+        assert_eq!(
+            w.rows_written(&a) - rows,
+            1,
+            "write {i}: the record's row only"
+        );
+        assert_eq!(
+            w.alarm_at(&a),
+            Some(first_expiry),
+            "write {i}: the alarm stays"
+        );
+    }
+    assert_eq!(w.kv_puts.get(), kv_puts, "no KV write for the burst yet");
+    // the alarm, at the expiry KV knows, finds the session live: KV gets the latest record
+    // and its later expiry, and the alarm moves to that expiry
+    w.fire_alarm(&a).await.unwrap();
+    assert_eq!(w.kv_puts.get(), kv_puts + 1, "the burst is one KV write");
+    let latest = w.stored(&a).unwrap();
+    assert_eq!(latest.data, map(json!({"n": 7})));
+    let (value, _, meta) = w.kv_get(&kv_key_of(&a)).unwrap();
+    assert_eq!(Record::decode(&value).unwrap(), latest);
+    assert_eq!(
+        serde_json::from_str::<Value>(&meta).unwrap(),
+        json!({"exp": latest.expires, "ver": latest.version})
+    );
+    assert_eq!(w.alarm_at(&a), Some(latest.expires));
+    assert!(latest.expires > first_expiry);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_shorter_timeout_reaches_kv_at_once() {
+    let w = World::new();
+    let p = params();
+    let a = mirrored_session(&w, &p).await;
+    w.advance(2_000);
+    let edits: Edits = [("n".to_owned(), Edit::Set(json!(2)))].into();
+    let shorter = Change::Update {
+        edits,
+        accessed: w.now(),
+        timeout_ms: Some(1_000),
+        bind: None,
+    };
+    apply(&w, &a, &p, shorter).await.unwrap();
+    let expires = w.stored(&a).unwrap().expires;
+    assert_eq!(expires, w.now() + 1_000);
+    // the sweep must not see the old, later expiry past KV's write interval
+    assert!(w.alarm_at(&a).is_some_and(|t| t <= w.now() + 1_000));
+    w.fire_alarm(&a).await.unwrap();
+    let (_, _, meta) = w.kv_get(&kv_key_of(&a)).unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(&meta).unwrap()["exp"],
+        json!(expires)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_kv_key_outlives_the_expiry_it_knows_by_the_grace() {
+    let w = World::new();
+    let p = params();
+    let a = mirrored_session(&w, &p).await;
+    let (_, expiration, _) = w.kv_get(&kv_key_of(&a)).unwrap();
+    let expires = w.stored(&a).unwrap().expires;
+    assert_eq!(expiration, expires / 1000 + 1 + KV_GRACE_S);
 }
 
 // ---- 5. expiry through the sweep ----

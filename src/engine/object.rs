@@ -21,7 +21,7 @@ use super::record::Change;
 use super::record::{apply_op, Applied, Record};
 use super::retry::mirror_backoff;
 use super::store::Begun;
-use super::throttle::{next_slot, WriteSlot};
+use super::throttle::{mirror_needed, next_slot, WriteSlot};
 use super::user::{check_user, index_name, Binding, Listed, UserIndex};
 use super::wire::{ApplyMsg, BeginMsg, DestroyedAnswer, IdMsg, Op, Reply, SweepAnswer};
 use super::wire::{UserAddMsg, UserMsg, WireError};
@@ -66,10 +66,16 @@ pub fn kv_key(prefix: &str, id: &SessionId) -> String {
     format!("{prefix}{}", id.as_str())
 }
 
-/// The KV expiration (Unix seconds) for a mirror written at `now_ms`: the record's expiry, but
-/// at least 61 s ahead (KV refuses less than 60 s), so KV drops dead sessions by itself too.
+/// How long KV keeps a session's key past the expiry it was told (seconds): a day.
+pub const KV_GRACE_S: u64 = 86_400;
+
+/// The KV expiration (Unix seconds) for a mirror written at `now_ms`: the record's expiry plus
+/// [`KV_GRACE_S`], and at least 61 s ahead (KV refuses less than 60 s). The grace keeps the
+/// key of a session whose later expiry KV has not been told yet (a write does not reach KV:
+/// the object's alarm at the old expiry does) until that alarm and a few sweeps have run, and
+/// still lets KV drop a dead session's key by itself if both failed.
 pub fn kv_expiration(record: &Record, now_ms: u64) -> u64 {
-    (record.expires / 1000 + 1).max(now_ms / 1000 + 61)
+    (record.expires / 1000 + 1 + KV_GRACE_S).max(now_ms / 1000 + 61)
 }
 
 #[derive(Clone)]
@@ -372,7 +378,15 @@ impl<H: ObjectHost> LockObject<H> {
                 log::emit(Level::Warn, "user_index_failed", &msg);
             }
         }
-        self.schedule_mirror(now).await
+        let after = match &applied {
+            Applied::Stored(r) => Some(r),
+            Applied::Deleted => None,
+        };
+        if mirror_needed(current.as_ref(), after) {
+            self.schedule_mirror(now).await
+        } else {
+            Ok(()) // the alarm already set, at or before the expiry KV knows, catches KV up
+        }
     }
 
     /// Asks `uid`'s index to list this session.
