@@ -107,20 +107,20 @@ describe("fault injection on KV and Durable Objects", () => {
   });
 
   describe("KV faults", () => {
-    test("put throwing: the object's mirror write is deferred and retried; it catches up once the fault clears", async () => {
-      const v = await newSession({ user: "ann" });
+    // Only what the sweep needs reaches KV at once (a new session, a deletion, an earlier
+    // expiry): a new session's mirror write is the one these faults hit.
+    test("put throwing: a new session's mirror write is deferred and retried; it catches up once the fault clears", async () => {
       await w.faults.set({ kv: { put: { error: "throw" } } });
       const from = w.output.length;
-      const r = await w.fetch("/set?user=bob", cookie(v));
+      const r = await w.fetch("/set?user=bob");
       assert.equal(r.status, 200, "the client does not see the mirror's failure");
       await r.arrayBuffer();
+      const v = sessionCookie(r).value;
       const deferred = new RegExp(`kv mirror write for ${logTag(idOf(v))} deferred: .*injected fault: KV PUT failed`);
       // retried about once a second while the fault lasts
       await eventually(() => linesSince(w.output, from, deferred).length >= 2, 5000, "two deferred mirror writes");
-      const stale = await w.kv.get(kvKey(v));
-      assert.match(stale, /ann/, "KV still holds the old record");
-      assert.doesNotMatch(stale, /bob/);
-      assert.deepEqual(await dataOf(v), { user: "bob" }, "the object's storage has the write");
+      assert.equal(await w.kv.get(kvKey(v)), null, "KV does not hold it yet");
+      assert.deepEqual(await dataOf(v), { user: "bob" }, "the object's storage has the session");
       const c = await w.faults.counts();
       assert.ok(c.kv.put.injected >= 2, `injected ${c.kv.put.injected}`);
       assert.equal(c.kv.put.calls, c.kv.put.injected, "every put failed");
@@ -128,20 +128,19 @@ describe("fault injection on KV and Durable Objects", () => {
       const writesBefore = mirrorWrites(w.output, idOf(v)).length;
       await w.faults.clear();
       await eventually(() => mirrorWrites(w.output, idOf(v)).length > writesBefore, 10000, "mirror catches up");
-      assert.match(await w.kv.get(kvKey(v)), /bob/, "KV now holds the new record");
+      assert.match(await w.kv.get(kvKey(v)), /bob/, "KV now holds the new session");
     });
 
     test("put failing with 429 for 2 s: deferred with KV's rate-limit error, then catches up by itself", async () => {
-      const v = await newSession({ user: "ann" });
-      await w.faults.set({ kv: { put: { error: "429", forMs: 2000, key: kvKey(v) } } });
+      await w.faults.set({ kv: { put: { error: "429", forMs: 2000 } } });
       const t0 = Date.now();
       const from = w.output.length;
-      const r = await w.fetch("/set?user=carol", cookie(v));
+      const r = await w.fetch("/set?user=carol");
       assert.equal(r.status, 200);
       await r.arrayBuffer();
-      const writesBefore = mirrorWrites(w.output, idOf(v)).length;
+      const v = sessionCookie(r).value;
       // no clear(): the alarm's once-a-second retries outlast the fault window
-      await eventually(() => mirrorWrites(w.output, idOf(v)).length > writesBefore, 10000, "mirror catches up");
+      await eventually(() => mirrorWrites(w.output, idOf(v)).length > 0, 10000, "mirror catches up");
       assert.ok(Date.now() - t0 >= 1900, "not before the 429 window closed");
       assert.match(await w.kv.get(kvKey(v)), /carol/);
       const deferred = linesSince(w.output, from, /kv mirror write for [0-9a-f]{12} deferred: .*429 Too Many Requests/);
@@ -216,16 +215,6 @@ describe("fault injection on KV and Durable Objects", () => {
   // a failed locking /begin is followed by a /release by that call id). Before that work no
   // call was retried and a lost /begin answer left its lease held: see the notes per test.
   describe("Durable Object fetch faults", () => {
-    /** The version of the session's record, from its KV mirror once that shows `data`. */
-    async function mirroredVersion(v, data) {
-      const rec = await eventually(async () => {
-        const text = await w.kv.get(kvKey(v));
-        const r = text && JSON.parse(text);
-        return r && JSON.stringify(r.data) === JSON.stringify(data) ? r : null;
-      }, 5000, `mirror shows ${JSON.stringify(data)}`);
-      return rec.version;
-    }
-
     test("/apply failing BEFORE the object: 503 'session storage unavailable', stored data unchanged, lease not stuck", async () => {
       const v = await newSession({ user: "ann" });
       await w.faults.set({ do: { fetch: { path: "/apply", when: "before" } } });
@@ -266,7 +255,6 @@ describe("fault injection on KV and Durable Objects", () => {
 
     test("/apply failing AFTER the object applied it: the client gets 503 but the write is in storage and mirrored", async () => {
       const v = await newSession({ user: "ann" });
-      const before = await mirroredVersion(v, { user: "ann" });
       await w.faults.set({ do: { fetch: { path: "/apply", when: "after" } } });
       const r = await w.fetch("/set?user=gail", cookie(v));
       // the dropped answer is reported as a storage failure although the write landed
@@ -278,12 +266,10 @@ describe("fault injection on KV and Durable Objects", () => {
       assert.equal(c.paths["/apply"], 2);
       await w.faults.clear();
       assert.deepEqual(await dataOf(v), { user: "gail" }, "the write is in the object's storage");
-      assert.equal(await mirroredVersion(v, { user: "gail" }), before + 1, "and reaches the KV mirror");
     });
 
     test("err.retryable on /apply AFTER the object applied it: retried, 200, applied once (retry build; before it: 503)", async () => {
       const v = await newSession(null, "/incr"); // { count: 1 }
-      const before = await mirroredVersion(v, { count: 1 });
       await w.faults.set({ do: { fetch: { path: "/apply", when: "after", retryable: true, times: 1 } } });
       const r = await w.fetch("/incr", cookie(v));
       assert.equal(r.status, 200);
@@ -291,8 +277,7 @@ describe("fault injection on KV and Durable Objects", () => {
       const c = (await w.faults.counts()).do.fetch;
       assert.equal(c.injected, 1);
       assert.equal(c.paths["/apply"], 2, "the lost answer's call was repeated");
-      assert.deepEqual(await dataOf(v), { count: 2 });
-      assert.equal(await mirroredVersion(v, { count: 2 }), before + 1, "the repeated /apply was applied once");
+      assert.deepEqual(await dataOf(v), { count: 2 }, "the repeated /apply was applied once");
       const [e] = await w.faults.events();
       assert.equal(e.retryable, true);
     });

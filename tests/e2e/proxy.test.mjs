@@ -266,7 +266,7 @@ describe("proxy with default settings", () => {
     assert.equal(body2.headers["x-session-new"], undefined);
   });
 
-  test("merge patches are RFC 7386: null deletes a nested key, siblings stay, KV mirrors the result", async () => {
+  test("merge patches are RFC 7386: null deletes a nested key, siblings stay, the object stores the result", async () => {
     const first = await w.fetch(patchPath({ user: { id: 1, role: "admin" } }));
     assert.equal(first.status, 200);
     await first.arrayBuffer();
@@ -275,11 +275,6 @@ describe("proxy with default settings", () => {
     assert.equal(del.status, 200);
     assert.deepEqual((await del.json()).data, { user: { id: 1, role: "admin" } });
     assert.deepEqual((await (await w.fetch("/echo", cookieHeader(value))).json()).data, { user: { id: 1 } });
-    const key = `session:${idOf(value)}`;
-    await eventually(async () => {
-      const v = await w.kv.get(key, "json");
-      return v && JSON.stringify(v.data) === JSON.stringify({ user: { id: 1 } });
-    }, 5000, "KV mirror holds {user:{id:1}}");
 
     const merge = await w.fetch(patchPath({ user: { name: "ann", tags: ["a"] }, theme: "dark" }), cookieHeader(value));
     assert.equal(merge.status, 200);
@@ -382,18 +377,13 @@ describe("proxy with default settings", () => {
     assert.deepEqual(results, Array(50).fill(200));
     const res = await w.fetch("/echo", cookieHeader(value));
     assert.equal((await res.json()).data.count, 50);
+    // the burst only moved the expiry later: it waits for the alarm at the expiry KV knows,
+    // so KV holds the session (the sweep's index) and was written once, at its creation
     const key = `session:${idOf(value)}`;
-    const mirrored = await eventually(async () => {
-      const v = await w.kv.get(key, "json");
-      return v && v.data.count === 50 ? v : null;
-    });
-    assert.ok(mirrored, "KV mirror catches up with the final value");
-    // 50 writes in well under a second reached KV as a few writes, at most one per second
-    const writes = mirrorWrites(w.output, idOf(value));
-    assert.ok(writes.length >= 1 && writes.length < 10, `KV writes: ${writes.length}`);
-    for (let i = 1; i < writes.length; i++) {
-      assert.ok(writes[i] - writes[i - 1] >= 1000, `KV writes ${writes[i] - writes[i - 1]} ms apart`);
-    }
+    await eventually(() => mirrorWrites(w.output, idOf(value)).length >= 1, 5000, "the creation's KV write");
+    await sleep(1500); // past the one-a-second slot a burst's KV write would have taken
+    assert.notEqual(await w.kv.get(key), null, "KV holds the session");
+    assert.equal(mirrorWrites(w.output, idOf(value)).length, 1, "one KV write: the creation's");
   });
 
   test("50 concurrent cookie-less requests get 50 distinct ids", async () => {

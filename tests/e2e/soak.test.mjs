@@ -4,7 +4,7 @@
 //     holder's change is refused (fencing), stored data is intact.
 //  2. A soak: 20 concurrent clients on 10 sessions for SOAK_SECONDS (default 60) with mixed
 //     increments, reads, regenerates and destroys while KV and Durable Object faults come and
-//     go; then no acknowledged increment is lost, every lock is free, the KV mirror matches,
+//     go; then no acknowledged increment is lost, every lock is free, KV holds every live session,
 //     destroyed sessions never come back, and workerd's memory stays bounded.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -88,11 +88,8 @@ describe("SessionLock object reset while a request holds the lock", () => {
     assert.ok(Date.now() - t1 < 1000, "the lock is free");
     want.count = 2;
     assert.deepEqual(await dataOf(v), want);
-    // the alarm survived the reset too: the KV mirror catches up with storage
-    await eventually(async () => {
-      const rec = await w.kv.get(kvKey(v), "json");
-      return rec && JSON.stringify(rec.data) === JSON.stringify(want);
-    }, 5000, "KV mirror shows the stored data");
+    // KV keeps the session's key (the sweep's index; its data waits for the expiry alarm)
+    assert.notEqual(await w.kv.get(kvKey(v)), null, "KV holds the session");
   });
 });
 
@@ -153,7 +150,7 @@ describe("soak: 20 clients x 10 sessions, mixed operations under KV and Durable 
     await origin?.close();
   });
 
-  test(`${SOAK_SECONDS} s: no acknowledged increment lost, locks free, KV mirror converges, destroyed ids never return, memory bounded`, { timeout: (SOAK_SECONDS + 60) * 1000 }, async () => {
+  test(`${SOAK_SECONDS} s: no acknowledged increment lost, locks free, KV holds every live session, destroyed ids never return, memory bounded`, { timeout: (SOAK_SECONDS + 60) * 1000 }, async () => {
     // ---- bookkeeping ------------------------------------------------------------------------
     // A lineage is one tracked session through its regenerates: the ids it has had (its data,
     // and so its count, moves with each regenerate), until a destroy ends it. Each slot (one of
@@ -420,22 +417,13 @@ describe("soak: 20 clients x 10 sessions, mixed operations under KV and Durable 
       live.push({ s, id: slot.id, data: body.data });
     }
 
-    // the KV mirror converges: live sessions hold their data; destroyed and regenerated-away
-    // ids are gone
+    // KV converges as the sweep needs it: every live session has its key (its data is a copy
+    // that its expiry alarm brings up to date); destroyed and regenerated-away ids are gone
     const gone = new Set([...destroyedIds, ...lineages.flatMap((L) => [...L.regenAway])]);
     await eventually(async () => {
-      for (const { id, data } of live) {
-        const rec = await w.kv.get(`session:${id}`, "json");
-        if (!rec) return false;
-        try {
-          assert.deepEqual(rec.data, data);
-        } catch {
-          return false;
-        }
-      }
       const keys = new Set((await kvSessionKeys(w.kv)).map((k) => k.name.slice("session:".length)));
-      return [...gone].every((id) => !keys.has(id));
-    }, 15000, "KV mirror matches every live session; destroyed and regenerated-away ids absent");
+      return live.every(({ id }) => keys.has(id)) && [...gone].every((id) => !keys.has(id));
+    }, 15000, "KV holds a key for every live session; destroyed and regenerated-away ids absent");
 
     // a destroyed session's old cookie gets a new session
     for (const d of destroyed) {
