@@ -4,11 +4,11 @@
 import http from "node:http";
 import path from "node:path";
 import { execFileSync } from "node:child_process";
-import { readFileSync, readdirSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { Miniflare } from "miniflare";
 // Miniflare options for our built workers come from the end-to-end harness.
-import { root, workerOptions } from "../tests/e2e/harness.mjs";
-export { root };
+import { root, workerOptions, processTable, withDescendants, workerdPids } from "../tests/e2e/harness.mjs";
+export { root, workerdPids };
 
 /** The proxy worker's module, relative to the repository. The one place its path is named in
  * bench/ (it is moving to js/proxy.js); PROXY_SCRIPT=... in the environment overrides it. */
@@ -98,40 +98,6 @@ export const CLK_TCK = (() => {
     return 100;
   }
 })();
-
-/** Every process as pid -> { ppid, comm, ticks } (ticks = utime + stime). */
-function processTable() {
-  const table = new Map();
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    let s;
-    try {
-      s = readFileSync(`/proc/${d}/stat`, "utf8");
-    } catch {
-      continue; // exited since the listing
-    }
-    // comm may hold spaces and parentheses: the fields after it start past the last ")"
-    const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
-    table.set(Number(d), { comm: s.slice(s.indexOf("(") + 1, s.lastIndexOf(")")), ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) });
-  }
-  return table;
-}
-
-/** `pids` and all their descendants in `table`. */
-function withDescendants(table, pids) {
-  const out = new Set(pids);
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const [pid, p] of table) if (out.has(p.ppid) && !out.has(pid)) out.add(pid), (grew = true);
-  }
-  return [...out];
-}
-
-/** The workerd processes under this node process (Miniflare starts one per instance). */
-export function workerdPids() {
-  const table = processTable();
-  return withDescendants(table, [process.pid]).filter((pid) => table.get(pid)?.comm === "workerd");
-}
 
 /** CPU clock ticks used so far by `pids` and their descendants. */
 export function cpuTicks(pids) {

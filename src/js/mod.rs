@@ -143,8 +143,14 @@ fn read_settings(env: &JsValue, options: &JsValue) -> Result<HashMap<String, Str
         let v = pair.get(1);
         let text = if let Some(s) = v.as_string() {
             s
-        } else if let Some(n) = v.as_f64() {
-            n.to_string()
+        } else if v.as_f64().is_some() {
+            // JavaScript's own number formatting: Rust's f64 Display would link 14 KB of
+            // float printing into the wasm for this one line
+            String::from(
+                js_sys::Number::unchecked_from_js(v)
+                    .to_string_with_radix(10)
+                    .unwrap_throw(),
+            )
         } else if let Some(b) = v.as_bool() {
             b.to_string()
         } else if v.is_undefined() {

@@ -2,6 +2,7 @@
 // SQLite-backed Durable Object, in front of a real origin.
 import { Miniflare } from "miniflare";
 import { createHash, createHmac } from "node:crypto";
+import { readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -119,4 +120,41 @@ export async function eventually(fn, ms = 5000, what = "condition") {
     await sleep(50);
   }
   throw new Error(`eventually: ${what} not met within ${ms} ms (last value: ${String(last)})`);
+}
+
+// ---- workerd processes, from /proc (Linux only) ----
+
+/** Every process as pid -> { ppid, comm, ticks } (ticks = utime + stime). */
+export function processTable() {
+  const table = new Map();
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    let s;
+    try {
+      s = readFileSync(`/proc/${d}/stat`, "utf8");
+    } catch {
+      continue; // exited since the listing
+    }
+    // comm may hold spaces and parentheses: the fields after it start past the last ")"
+    const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+    if (f[0] === "Z") continue; // a zombie is dead, only not yet reaped
+    table.set(Number(d), { comm: s.slice(s.indexOf("(") + 1, s.lastIndexOf(")")), ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) });
+  }
+  return table;
+}
+
+/** `pids` and all their descendants in `table`. */
+export function withDescendants(table, pids) {
+  const out = new Set(pids);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, p] of table) if (out.has(p.ppid) && !out.has(pid)) out.add(pid), (grew = true);
+  }
+  return [...out];
+}
+
+/** The live workerd processes under this node process (Miniflare starts one per instance). */
+export function workerdPids() {
+  const table = processTable();
+  return withDescendants(table, [process.pid]).filter((pid) => table.get(pid)?.comm === "workerd");
 }
