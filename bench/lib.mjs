@@ -138,3 +138,36 @@ export async function compare(clients, perRound, rounds, targets, { pids = {} } 
   }
   return out;
 }
+
+// ---- the benchmark origin and the peer ----
+
+/** The origin the proxy benchmarks sit in front of, on loopback: /seed stores ~1 KB in the
+ * session, /write updates it ({"n": counter}), /slow takes 10 ms, anything else (/read) is
+ * instant and leaves the session alone. Resolves to { url, close }. */
+export async function benchOrigin() {
+  let counter = 0;
+  const server = http.createServer(async (req, res) => {
+    const headers = { "content-type": "text/plain" };
+    const update = (patch) => (headers["x-session-update"] = Buffer.from(JSON.stringify(patch)).toString("base64url"));
+    if (req.url.startsWith("/seed")) update({ seeded: true, pad: "x".repeat(900) });
+    if (req.url.startsWith("/write")) update({ n: ++counter });
+    if (req.url.startsWith("/slow")) await new Promise((r) => setTimeout(r, 10));
+    res.writeHead(200, headers);
+    res.end("hello from the origin\n");
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  return { url: `http://127.0.0.1:${server.address().port}`, close: () => server.close() };
+}
+
+/** Miniflare options for the lock-free JS Durable Object peer (bench/peer-do-session.mjs),
+ * the session worker a user would write instead, in front of `origin`. Its cookie is
+ * PEER_COOKIE. */
+export const peerOptions = (origin) => ({
+  modules: true,
+  compatibilityDate: "2025-11-01",
+  rootPath: root,
+  scriptPath: "bench/peer-do-session.mjs",
+  bindings: { ORIGIN: origin, SESSION_SECRET: "peer-bench-secret-0123456789abcdef-0123" },
+  durableObjects: { PEER_SESSIONS: { className: "PeerSession", useSQLite: true } },
+});
+export const PEER_COOKIE = "peer-session";

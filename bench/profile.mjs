@@ -15,13 +15,11 @@
 //
 // Usage: node bench/profile.mjs [requests=3000] [clients=4] [top=10]
 //   PROFILE_JSON=dir writes each raw .cpuprofile there (open in Chrome DevTools).
-import http from "node:http";
 import net from "node:net";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
-import { PROXY_SCRIPT, agent, get, root, round, wasmWorker } from "./lib.mjs";
-import { Miniflare } from "miniflare";
+import { PEER_COOKIE, PROXY_SCRIPT, agent, benchOrigin, get, peerOptions, round, serve, wasmWorker } from "./lib.mjs";
 
 // Node 20 has WebSocket behind a flag: run again with it.
 if (typeof WebSocket === "undefined") {
@@ -35,18 +33,8 @@ const CLIENTS = Number(args[1] ?? 4);
 const TOP = Number(args[2] ?? 10);
 const SESSIONS = 16 * CLIENTS;
 
-// ---- the origin (as in proxy-bench.mjs) ----
-let counter = 0;
-const origin = http.createServer((req, res) => {
-  const headers = { "content-type": "text/plain" };
-  const update = (patch) => (headers["x-session-update"] = Buffer.from(JSON.stringify(patch)).toString("base64url"));
-  if (req.url.startsWith("/seed")) update({ seeded: true, pad: "x".repeat(900) });
-  if (req.url.startsWith("/write")) update({ n: ++counter });
-  res.writeHead(200, headers);
-  res.end("hello from the origin\n");
-});
-await new Promise((r) => origin.listen(0, "127.0.0.1", r));
-const ORIGIN = `http://127.0.0.1:${origin.address().port}`;
+const origin = await benchOrigin();
+const ORIGIN = origin.url;
 
 const freePort = () =>
   new Promise((resolve) => {
@@ -86,8 +74,7 @@ async function cdp(url) {
  * isolate named `name`. */
 async function start(name, options) {
   const port = await freePort();
-  const mf = new Miniflare({ ...options, name, inspectorPort: port });
-  const url = (await mf.ready).href.replace(/\/$/, "");
+  const { mf, url } = await serve({ ...options, name, inspectorPort: port });
   const list = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
   // Miniflare names a user worker's isolate core:user:<name>; its other isolates (the entry
   // worker, KV, cache) are the same for every target and left out
@@ -135,18 +122,7 @@ function selfTimes(profile) {
 
 const targets = [
   { name: "proxy", cookie: "__Host-session", options: wasmWorker(PROXY_SCRIPT, { ORIGIN }) },
-  {
-    name: "peer",
-    cookie: "peer-session",
-    options: {
-      modules: true,
-      compatibilityDate: "2025-11-01",
-      rootPath: root,
-      scriptPath: "bench/peer-do-session.mjs",
-      bindings: { ORIGIN, SESSION_SECRET: "peer-bench-secret-0123456789abcdef-0123" },
-      durableObjects: { PEER_SESSIONS: { className: "PeerSession", useSQLite: true } },
-    },
-  },
+  { name: "peer", cookie: PEER_COOKIE, options: peerOptions(ORIGIN) },
 ];
 
 const out = [];

@@ -20,12 +20,11 @@
 // Usage: node bench/proxy-bench.mjs [requestsPerRound=1000] [rounds=4] [clients=1,8]
 //   clients: one count or a comma list, e.g. 8 or 1,8. PROXY_SCRIPT=js/proxy.js overrides the
 //   proxy worker's path. Needs scripts/build.sh first. Linux only (/proc).
-import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
-import { CLK_TCK, PROXY_SCRIPT, agent, compare, fmt, get, importedWasm, median, root, serve, wasmWorker } from "./lib.mjs";
+import { CLK_TCK, PEER_COOKIE, PROXY_SCRIPT, agent, benchOrigin, compare, fmt, get, importedWasm, median, peerOptions, root, serve, wasmWorker } from "./lib.mjs";
 
 const args = process.argv.slice(2);
 const perRound = Number(args[0] ?? 1000);
@@ -34,23 +33,10 @@ const clientCounts = String(args[2] ?? "1,8").split(",").map(Number);
 const maxClients = Math.max(...clientCounts);
 const PER_CLIENT = 16; // sessions each client cycles through, per target
 const WORKLOADS = ["read", "write"];
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// ---- the origin ----
-// /seed stores ~1 KB in the session; /write updates it ({"n": counter}); /slow takes 10 ms;
-// anything else (/read) is instant and leaves the session alone.
-let counter = 0;
-const origin = http.createServer(async (req, res) => {
-  const headers = { "content-type": "text/plain" };
-  const update = (patch) => (headers["x-session-update"] = Buffer.from(JSON.stringify(patch)).toString("base64url"));
-  if (req.url.startsWith("/seed")) update({ seeded: true, pad: "x".repeat(900) });
-  if (req.url.startsWith("/write")) update({ n: ++counter });
-  if (req.url.startsWith("/slow")) await sleep(10);
-  res.writeHead(200, headers);
-  res.end("hello from the origin\n");
-});
-await new Promise((r) => origin.listen(0, "127.0.0.1", r));
-const ORIGIN = `http://127.0.0.1:${origin.address().port}`;
+// ---- the origin (benchOrigin in lib.mjs) ----
+const origin = await benchOrigin();
+const ORIGIN = origin.url;
 
 // ---- the targets: edit this list to add or drop one ----
 // cookie: the target keeps sessions under this cookie name (seeded first, sent each request);
@@ -67,16 +53,7 @@ const TARGETS = [
       } }`,
     }),
   },
-  {
-    name: "peer",
-    cookie: "peer-session",
-    options: js({
-      rootPath: root,
-      scriptPath: "bench/peer-do-session.mjs",
-      bindings: { ORIGIN, SESSION_SECRET: "peer-bench-secret-0123456789abcdef-0123" },
-      durableObjects: { PEER_SESSIONS: { className: "PeerSession", useSQLite: true } },
-    }),
-  },
+  { name: "peer", cookie: PEER_COOKIE, options: peerOptions(ORIGIN) },
   { name: "proxy", cookie: "__Host-session", ours: true, options: wasmWorker(PROXY_SCRIPT, { ORIGIN }) },
   {
     name: "proxy-after",
