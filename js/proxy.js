@@ -56,8 +56,11 @@ async function proxy(request, env, ctx) {
       throw call(instance, () => instance.originFailed(String(err?.message ?? err)));
     }
     const socket = answer.webSocket ?? null;
-    const headers = JSON.parse(call(instance, () => core.takeOrigin(scope, answer.status, socket !== null, headerList(answer.headers))));
-    const setCookie = await settle(instance, call(instance, () => core.finish(scope, ctx)));
+    const [headersJson, setCookie] = await settle(
+      instance,
+      call(instance, () => core.respond(scope, answer.status, socket !== null, headerList(answer.headers), ctx))
+    );
+    const headers = JSON.parse(headersJson);
     const response =
       answer.status === 101
         ? new Response(null, { status: 101, webSocket: socket, headers })

@@ -3,8 +3,7 @@
 
 use std::rc::Rc;
 
-use super::task::promise;
-use js_sys::Promise;
+use super::task::run;
 use wasm_bindgen::prelude::*;
 
 use super::host::JsObjectHost;
@@ -28,18 +27,18 @@ impl LockCore {
 
     /// Answers one call: `op` is `begin`, `apply`, `release` or `sweep`, `body` its JSON
     /// message. Resolves to the JSON reply (refusals included); never rejects.
-    pub fn call(&self, op: &str, body: String) -> Promise {
+    pub fn call(&self, op: &str, body: String) -> JsValue {
         let object = self.object.clone();
         let op = op.to_owned();
-        promise(async move { Ok(JsValue::from(object.call_named(&op, &body).await)) })
+        run(async move { Ok(JsValue::from(object.call_named(&op, &body).await)) })
     }
 
     /// Answers a `begin`; resolves to `[reply, token]`, the token of the lease granted (or
     /// undefined), so the JavaScript class can tie the lease to the caller's RPC session.
     #[wasm_bindgen(js_name = beginLeased)]
-    pub fn begin_leased(&self, body: String) -> Promise {
+    pub fn begin_leased(&self, body: String) -> JsValue {
         let object = self.object.clone();
-        promise(async move {
+        run(async move {
             let (reply, token) = object.begin_leased(&body).await;
             let out = js_sys::Array::new();
             out.push(&JsValue::from(reply));
@@ -66,9 +65,9 @@ impl LockCore {
     }
 
     /// The alarm: mirror to KV or purge. Rejects on failure so the runtime retries it.
-    pub fn alarm(&self) -> Promise {
+    pub fn alarm(&self) -> JsValue {
         let object = self.object.clone();
-        promise(async move {
+        run(async move {
             object
                 .alarm()
                 .await

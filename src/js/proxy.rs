@@ -3,8 +3,7 @@
 
 use std::rc::Rc;
 
-use super::task::promise;
-use js_sys::Promise;
+use super::task::run;
 use wasm_bindgen::prelude::*;
 
 use super::host::{JsSweepStore, JsTransport};
@@ -63,10 +62,10 @@ impl ProxyCore {
         search: String,
         hostname: String,
         headers_json: String,
-    ) -> Promise {
+    ) -> JsValue {
         let settings = self.settings.clone();
         let cell = scope.cell();
-        promise(async move {
+        run(async move {
             let headers = headers_from(&headers_json)?;
             let req = Incoming {
                 method: &method,
@@ -85,40 +84,33 @@ impl ProxyCore {
         })
     }
 
-    /// Takes the origin's answer: refuses a status that cannot be passed on, applies the
-    /// session headers, and returns the headers for the client (JSON pairs). Throws before
-    /// anything is saved when the answer is unusable. What the origin asked for the user's
-    /// other sessions is kept for [`Self::finish`].
-    #[wasm_bindgen(js_name = takeOrigin)]
-    pub fn take_origin(
+    /// Takes the origin's answer and commits, in one call: refuses a status that cannot be
+    /// passed on, applies the session headers, saves, releases the lock (a read-only
+    /// request's by disposing its lease's RPC stub), and, if the origin asked, destroys the
+    /// user's other sessions (or all of them) before the response goes out. Resolves to
+    /// `[headers, setCookie]`: the client's headers as JSON pairs and the Set-Cookie value or
+    /// null; a read completes at once, without a promise. Throws before anything is saved when
+    /// the answer is unusable.
+    pub fn respond(
         &self,
         scope: &ScopeCore,
         status: u16,
         has_socket: bool,
         headers_json: &str,
-    ) -> Result<String, JsValue> {
+        ctx: JsValue,
+    ) -> Result<JsValue, JsValue> {
         proxy::check_status(status, has_socket).map_err(js_error)?;
         let headers = headers_from(headers_json)?;
-        let (out, after) = scope.with(|s| proxy::take_origin(&self.settings, s, headers))?;
-        let target = match after {
-            Some(a) => scope.with(|s| {
-                let uid = s.user().map(str::to_owned).unwrap_or_default();
-                Ok(Some((a, uid, s.id().clone())))
-            })?,
-            None => None,
-        };
-        scope.set_after(target);
-        serde_json::to_string(&out).map_err(|e| js_error(Error::Backend(e.to_string())))
-    }
-
-    /// Commits: resolves to the Set-Cookie value, or null. A read-only request's lock is
-    /// released through `ctx.waitUntil`. Then, if the origin asked, the user's other sessions
-    /// (or all of them) are destroyed before the response goes out.
-    pub fn finish(&self, scope: &ScopeCore, ctx: JsValue) -> Promise {
+        let (out, after) = scope.with(|s| {
+            let (out, after) = proxy::take_origin(&self.settings, s, headers)?;
+            let uid = s.user().map(str::to_owned).unwrap_or_default();
+            Ok((out, after.map(|a| (a, uid, s.id().clone()))))
+        })?;
+        let out =
+            serde_json::to_string(&out).map_err(|e| js_error(Error::Backend(e.to_string())))?;
         let cell = scope.cell();
-        let after = scope.take_after();
         let sessions = self.sessions.inner.clone();
-        promise(async move {
+        Ok(run(async move {
             let (set_cookie, _) = ScopeCore::finish_scope(cell, ctx).await?;
             if let Some((action, uid, id)) = after {
                 let except = match action {
@@ -130,15 +122,18 @@ impl ProxyCore {
                     .await
                     .map_err(js_error)?;
             }
-            Ok(set_cookie.map(JsValue::from).unwrap_or(JsValue::NULL))
-        })
+            let pair = js_sys::Array::new();
+            pair.push(&JsValue::from(out));
+            pair.push(&set_cookie.map(JsValue::from).unwrap_or(JsValue::NULL));
+            Ok(pair.into())
+        }))
     }
 
     /// One expiry sweep (the cron trigger). Never rejects: a failure is logged, and the
     /// cursor stays where the next run should resume.
-    pub fn sweep(&self, store: JsSweepStore) -> Promise {
+    pub fn sweep(&self, store: JsSweepStore) -> JsValue {
         let s = self.sessions.inner.clone();
-        promise(async move {
+        run(async move {
             sweeper::run_logged(&store, s.backend(), s.config(), now_ms()).await;
             Ok(JsValue::UNDEFINED)
         })

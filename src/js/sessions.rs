@@ -5,8 +5,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use super::task::promise;
-use js_sys::Promise;
+use super::task::{promise, run};
 use wasm_bindgen::prelude::*;
 
 use super::host::{JsSweepStore, JsTransport};
@@ -59,9 +58,9 @@ impl SessionsCore {
     /// The live sessions of user `uid` as JSON text (`[{id, created, bound, client, current}]`,
     /// ids as their hash), the session `current` (an id) marked.
     #[wasm_bindgen(js_name = listUser)]
-    pub fn list_user(&self, uid: String, current: Option<String>) -> Promise {
+    pub fn list_user(&self, uid: String, current: Option<String>) -> JsValue {
         let s = self.inner.clone();
-        promise(async move {
+        run(async move {
             let current = current.as_deref().and_then(SessionId::parse);
             let list = s
                 .list_user(&uid, current.as_ref())
@@ -75,9 +74,9 @@ impl SessionsCore {
 
     /// Destroys user `uid`'s sessions, all or all but `except` (an id); resolves to how many.
     #[wasm_bindgen(js_name = destroyUser)]
-    pub fn destroy_user(&self, uid: String, except: Option<String>) -> Promise {
+    pub fn destroy_user(&self, uid: String, except: Option<String>) -> JsValue {
         let s = self.inner.clone();
-        promise(async move {
+        run(async move {
             let except = except.as_deref().and_then(SessionId::parse);
             let n = s
                 .destroy_user(&uid, except.as_ref())
@@ -89,9 +88,9 @@ impl SessionsCore {
 
     /// Runs one expiry sweep over `store` (the KV namespace's calls). Resolves to JSON text
     /// `{"line": string, "expired": [tag, ...]}`.
-    pub fn sweep(&self, store: JsSweepStore) -> Promise {
+    pub fn sweep(&self, store: JsSweepStore) -> JsValue {
         let s = self.inner.clone();
-        promise(async move {
+        run(async move {
             let r = sweeper::run(&store, s.backend(), s.config(), now_ms())
                 .await
                 .map_err(js_error)?;
@@ -103,15 +102,10 @@ impl SessionsCore {
 
 pub(super) type Cell = Rc<RefCell<Option<Scope<Backend>>>>;
 
-/// What the proxy does to the user's sessions after the commit: the action, the user, and
-/// the current session's id.
-pub(super) type After = (crate::engine::protocol::UserAction, String, SessionId);
-
 /// One request's session.
 #[wasm_bindgen]
 pub struct ScopeCore {
     cell: Cell,
-    after: RefCell<Option<After>>,
 }
 
 fn take(cell: &Cell) -> Result<Scope<Backend>, JsValue> {
@@ -149,16 +143,7 @@ impl ScopeCore {
     pub(super) fn new(scope: Scope<Backend>) -> Self {
         ScopeCore {
             cell: Rc::new(RefCell::new(Some(scope))),
-            after: RefCell::new(None),
         }
-    }
-
-    pub(super) fn set_after(&self, after: Option<After>) {
-        *self.after.borrow_mut() = after;
-    }
-
-    pub(super) fn take_after(&self) -> Option<After> {
-        self.after.borrow_mut().take()
     }
 
     pub(super) fn with<T>(
@@ -176,13 +161,13 @@ impl ScopeCore {
     }
 
     /// Runs an async step that needs the scope by value, putting it back afterwards.
-    fn step<F, Fut>(&self, f: F) -> Promise
+    fn step<F, Fut>(&self, f: F) -> JsValue
     where
         F: FnOnce(Scope<Backend>) -> Fut + 'static,
         Fut: std::future::Future<Output = (Scope<Backend>, Result<JsValue, Error>)> + 'static,
     {
         let cell = self.cell.clone();
-        promise(async move {
+        run(async move {
             let scope = take(&cell)?;
             let (scope, result) = f(scope).await;
             *cell.borrow_mut() = Some(scope);
@@ -224,7 +209,7 @@ impl ScopeCore {
 #[wasm_bindgen]
 impl ScopeCore {
     /// Loads the session (taking the lock under implicit or early locking).
-    pub fn load(&self) -> Promise {
+    pub fn load(&self) -> JsValue {
         self.step(|mut s| async move {
             super::panic_if_armed(2);
             let r = s.session(now_ms()).await.map(|_| JsValue::UNDEFINED);
@@ -321,7 +306,7 @@ impl ScopeCore {
     }
 
     /// Explicit locking: acquire the lock (and reload under it).
-    pub fn acquire(&self) -> Promise {
+    pub fn acquire(&self) -> JsValue {
         self.step(|mut s| async move {
             let r = s.acquire(now_ms()).await.map(|()| JsValue::UNDEFINED);
             (s, r)
@@ -329,7 +314,7 @@ impl ScopeCore {
     }
 
     /// Explicit locking: release the lock.
-    pub fn release(&self) -> Promise {
+    pub fn release(&self) -> JsValue {
         self.step(|mut s| async move {
             let r = s.release(now_ms()).await.map(|()| JsValue::UNDEFINED);
             (s, r)
@@ -345,9 +330,9 @@ impl ScopeCore {
     /// Saves and releases the lock; resolves to JSON text `{"setCookie": string|null,
     /// "lifecycle": {...}|null}`. The JavaScript side prepares the response (copying immutable
     /// headers) before calling this, so nothing can fail after the write.
-    pub fn finish(&self, ctx: JsValue) -> Promise {
+    pub fn finish(&self, ctx: JsValue) -> JsValue {
         let cell = self.cell.clone();
-        promise(async move {
+        run(async move {
             let (set_cookie, lifecycle) = ScopeCore::finish_scope(cell, ctx).await?;
             let out = serde_json::json!({ "setCookie": set_cookie, "lifecycle": lifecycle });
             Ok(JsValue::from(out.to_string()))
@@ -355,9 +340,9 @@ impl ScopeCore {
     }
 
     /// Ends the request without saving, releasing the lock. Safe to call after a commit.
-    pub fn abandon(&self) -> Promise {
+    pub fn abandon(&self) -> JsValue {
         let cell = self.cell.clone();
-        promise(async move {
+        run(async move {
             let scope = cell.borrow_mut().take();
             if let Some(scope) = scope {
                 scope.abandon().await;

@@ -3,12 +3,17 @@
 //! the request that awaits it. [`promise`] records which task is being polled, and the panic
 //! hook rejects exactly that task's promise (with an opaque 500 error) before the trap. Other
 //! tasks of the instance are untouched and finish.
+//!
+//! [`run`] first polls the future in place: a call that needs no storage (a read's commit
+//! releases its lease by disposing an RPC stub; an object answers from its cached record)
+//! returns its value at once, without a promise, a queued task or a microtask hop. Only a
+//! future that has to wait becomes a promise.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
@@ -80,4 +85,23 @@ where
             };
         });
     })
+}
+
+/// Runs `future` as far as it goes now: its value if it completes without waiting (a
+/// rejected promise if it fails), or else a promise of it, polled on as [`promise`] does.
+/// Polling it first with a no-op waker is sound: a future that returns `Pending` is polled
+/// again by the task, with the task's waker, before anything can be missed.
+pub fn run<F>(future: F) -> JsValue
+where
+    F: Future<Output = Result<JsValue, JsValue>> + 'static,
+{
+    let mut future = Box::pin(future);
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(Ok(v)) => v,
+        Poll::Ready(Err(e)) => Promise::reject(&e).into(),
+        Poll::Pending => promise(future).into(),
+    }
 }
