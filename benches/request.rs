@@ -5,9 +5,10 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use edge_sessions::cookies;
-use edge_sessions::session::CookieAction;
-use edge_sessions::{Config, Record, Session, SessionId, Signer};
+use edge_sessions::engine::session::cookies;
+use edge_sessions::engine::session::CookieAction;
+use edge_sessions::engine::Record;
+use edge_sessions::{Config, Session, SessionId, Signer};
 use serde_json::{json, Map, Value};
 
 fn bench(c: &mut Criterion) {

@@ -4,11 +4,11 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use edge_sessions::memory::{MemoryBackend, SleepFuture};
-use edge_sessions::record::{Change, Record};
-use edge_sessions::session::CookieAction;
-use edge_sessions::signing::Verified;
-use edge_sessions::store::{self, Backend};
+use edge_sessions::engine::session::record::{Change, Record};
+use edge_sessions::engine::session::signing::Verified;
+use edge_sessions::engine::session::CookieAction;
+use edge_sessions::engine::worker::memory::{MemoryBackend, SleepFuture};
+use edge_sessions::engine::worker::store::{self, Backend};
 use edge_sessions::{Config, Error, Session, SessionId, Signer};
 use serde_json::{json, Map, Value};
 
@@ -145,7 +145,7 @@ fn mark_flushed_updates_the_record_and_clears_the_edits() {
 
 #[test]
 fn for_action_maps_each_cookie_action_to_its_set_cookie() {
-    use edge_sessions::cookies::{for_action, removal_cookie, session_cookie};
+    use edge_sessions::engine::session::cookies::{for_action, removal_cookie, session_cookie};
     use edge_sessions::CookieConfig;
     let ck = CookieConfig::default();
     assert_eq!(for_action(&ck, CookieAction::Keep, "/"), None);
@@ -229,8 +229,8 @@ fn nested_data(levels: usize) -> Map<String, Value> {
 
 #[test]
 fn records_nested_too_deep_are_refused_on_decode_and_on_store() {
-    use edge_sessions::edits::{check_data_depth, MAX_DEPTH};
-    use edge_sessions::record::apply_op;
+    use edge_sessions::engine::session::edits::{check_data_depth, MAX_DEPTH};
+    use edge_sessions::engine::session::record::apply_op;
     assert!(check_data_depth(&nested_data(MAX_DEPTH)).is_ok());
     assert!(matches!(
         check_data_depth(&nested_data(MAX_DEPTH + 1)),
@@ -258,7 +258,7 @@ fn records_nested_too_deep_are_refused_on_decode_and_on_store() {
 
 #[test]
 fn an_origin_secret_of_exactly_32_bytes_is_accepted() {
-    use edge_sessions::handoff::HandoffSigner;
+    use edge_sessions::engine::proxy::handoff::HandoffSigner;
     let s32 = "o".repeat(32);
     assert!(HandoffSigner::from_secrets(Some(&s32), SECRET).is_ok());
     let e = HandoffSigner::from_secrets(Some(&s32[1..]), SECRET)
@@ -267,8 +267,8 @@ fn an_origin_secret_of_exactly_32_bytes_is_accepted() {
     assert!(e.to_string().contains("31 bytes"), "{e}");
 }
 
-fn handoff() -> edge_sessions::handoff::Handoff<'static> {
-    edge_sessions::handoff::Handoff {
+fn handoff() -> edge_sessions::engine::proxy::handoff::Handoff<'static> {
+    edge_sessions::engine::proxy::handoff::Handoff {
         method: "GET",
         target: "/",
         id: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
@@ -279,7 +279,7 @@ fn handoff() -> edge_sessions::handoff::Handoff<'static> {
 
 #[test]
 fn handoff_clock_skew_allows_exactly_five_seconds_ahead() {
-    use edge_sessions::handoff::{HandoffSigner, Refusal};
+    use edge_sessions::engine::proxy::handoff::{HandoffSigner, Refusal};
     let s = HandoffSigner::from_secrets(None, SECRET).unwrap();
     let now = 1_800_000_000;
     let ahead5 = s.sign(now + 5, &handoff());
@@ -290,7 +290,7 @@ fn handoff_clock_skew_allows_exactly_five_seconds_ahead() {
 
 #[test]
 fn handoff_signature_headers_must_be_exactly_digits_and_64_hex() {
-    use edge_sessions::handoff::{HandoffSigner, Refusal};
+    use edge_sessions::engine::proxy::handoff::{HandoffSigner, Refusal};
     let s = HandoffSigner::from_secrets(None, SECRET).unwrap();
     let now = 1_800_000_000;
     let sig = s.sign(now, &handoff());
@@ -314,7 +314,7 @@ fn handoff_signature_headers_must_be_exactly_digits_and_64_hex() {
 
 #[test]
 fn handoff_times_of_twelve_digits_are_well_formed() {
-    use edge_sessions::handoff::HandoffSigner;
+    use edge_sessions::engine::proxy::handoff::HandoffSigner;
     let s = HandoffSigner::from_secrets(None, SECRET).unwrap();
     let t = 123_456_789_012;
     let sig = s.sign(t, &handoff());
@@ -333,7 +333,7 @@ fn never(_ms: u64) -> std::future::Pending<()> {
 
 #[test]
 fn release_caller_drops_only_that_callers_place_in_the_queue() {
-    use edge_sessions::FifoLock;
+    use edge_sessions::engine::FifoLock;
     use futures_util::FutureExt as _;
     let lock = FifoLock::new(0);
     let a = lock
@@ -373,7 +373,7 @@ impl std::future::Future for Until {
 
 #[test]
 fn a_waiter_that_times_out_leaves_the_others_queued() {
-    use edge_sessions::FifoLock;
+    use edge_sessions::engine::FifoLock;
     use futures_util::FutureExt as _;
     let t = Rc::new(std::cell::Cell::new(1_000));
     let now = || t.get();
@@ -407,7 +407,7 @@ fn a_waiter_that_times_out_leaves_the_others_queued() {
 
 #[test]
 fn an_empty_action_header_is_no_action() {
-    use edge_sessions::protocol::{apply_origin, Action};
+    use edge_sessions::engine::proxy::protocol::{apply_origin, Action};
     assert_eq!(Action::parse("").unwrap(), None);
     assert_eq!(Action::parse("  ").unwrap(), None);
     let mut s = existing(json!({"a": 1}));
@@ -417,7 +417,7 @@ fn an_empty_action_header_is_no_action() {
 
 #[test]
 fn a_waiter_never_asks_for_a_zero_length_timer() {
-    use edge_sessions::FifoLock;
+    use edge_sessions::engine::FifoLock;
     use futures_util::FutureExt as _;
     let t = Rc::new(std::cell::Cell::new(1_000));
     let asked = std::cell::RefCell::new(Vec::new());
@@ -452,7 +452,7 @@ fn a_waiter_never_asks_for_a_zero_length_timer() {
 
 #[test]
 fn sweep_budget_counts_extra_spending_and_needs_room_for_a_delete() {
-    use edge_sessions::sweep::Sweep;
+    use edge_sessions::engine::sweep::Sweep;
     assert_eq!(Sweep::new(1, 0, "session:", None).next_list(), None);
     let mut s = Sweep::new(2, 0, "session:", None);
     assert_eq!(s.next_list(), Some(None), "one list and one delete fit");
@@ -467,8 +467,8 @@ fn sweep_budget_counts_extra_spending_and_needs_room_for_a_delete() {
 
 #[test]
 fn a_page_whose_expired_keys_exactly_fill_the_budget_is_finished() {
-    use edge_sessions::record::Meta;
-    use edge_sessions::sweep::{ListedKey, Page, Sweep};
+    use edge_sessions::engine::session::record::Meta;
+    use edge_sessions::engine::sweep::{ListedKey, Page, Sweep};
     let ids: Vec<SessionId> = (0..3).map(|_| SessionId::generate().unwrap()).collect();
     let keys = ids
         .iter()
@@ -500,7 +500,7 @@ fn a_page_whose_expired_keys_exactly_fill_the_budget_is_finished() {
 
 #[tokio::test]
 async fn an_abandoned_request_releases_its_lock() {
-    use edge_sessions::request::RequestSession;
+    use edge_sessions::engine::worker::request::RequestSession;
     let c = Config::default();
     let b = backend(&c, 1_000);
     let mut o = store::open(&b, None, true, 1_000).await.unwrap();
@@ -525,7 +525,7 @@ async fn an_abandoned_request_releases_its_lock() {
 
 #[tokio::test]
 async fn an_unused_request_session_keeps_the_cookie_and_holds_nothing() {
-    use edge_sessions::request::RequestSession;
+    use edge_sessions::engine::worker::request::RequestSession;
     let c = Config::default();
     let b = backend(&c, 1_000);
     let r = RequestSession::new(None, true);
@@ -537,7 +537,7 @@ async fn an_unused_request_session_keeps_the_cookie_and_holds_nothing() {
 
 #[test]
 fn data_of_exactly_the_size_budget_fits() {
-    use edge_sessions::record::check_size;
+    use edge_sessions::engine::session::record::check_size;
     let data = map(json!({"a": "xyz"})); // {"a":"xyz"} is 11 bytes
     let at = Config {
         max_data_bytes: 11,
@@ -637,7 +637,7 @@ fn every_enumerated_var_value_is_read() {
 
 #[test]
 fn duration_limits_are_inclusive() {
-    use edge_sessions::config::MAX_COOKIE_AGE;
+    use edge_sessions::engine::config::MAX_COOKIE_AGE;
     let ms = Duration::from_millis;
     let ok = |c: Config| c.validate().is_ok();
     let base = Config::default;
@@ -701,7 +701,7 @@ fn duration_limits_are_inclusive() {
 
 #[test]
 fn a_sessions_own_timeout_is_bounded_inclusively() {
-    use edge_sessions::config::MAX_COOKIE_AGE;
+    use edge_sessions::engine::config::MAX_COOKIE_AGE;
     let mut s = existing(json!({"a": 1}));
     s.set_timeout(Duration::from_secs(1)).unwrap();
     assert_eq!(s.timeout_override(), Some(1_000));
@@ -761,7 +761,7 @@ fn store_params_carry_every_storage_setting() {
         lock_wait: Duration::from_secs(5),
         lock_lease: Duration::from_secs(7),
         key_prefix: "s2:".into(),
-        log_level: edge_sessions::log::Level::Debug,
+        log_level: edge_sessions::engine::log::Level::Debug,
         ..Config::default()
     };
     let back = c.store_params().to_config();
@@ -769,12 +769,12 @@ fn store_params_carry_every_storage_setting() {
     assert_eq!(back.lock_wait, Duration::from_secs(5));
     assert_eq!(back.lock_lease, Duration::from_secs(7));
     assert_eq!(back.key_prefix, "s2:");
-    assert_eq!(back.log_level, edge_sessions::log::Level::Debug);
+    assert_eq!(back.log_level, edge_sessions::engine::log::Level::Debug);
 }
 
 #[test]
 fn origin_host_names_may_contain_hyphens() {
-    use edge_sessions::config::parse_origin;
+    use edge_sessions::engine::config::parse_origin;
     assert_eq!(
         parse_origin(Some("https://my-app.example-host.com")).unwrap(),
         "https://my-app.example-host.com"
@@ -825,7 +825,7 @@ async fn the_memory_backend_counts_its_records() {
 
 #[test]
 fn errors_cross_the_wire_as_their_own_kind() {
-    use edge_sessions::wire::WireError;
+    use edge_sessions::engine::wire::WireError;
     let round = |e: Error| WireError::from_error(&e).into_error();
     assert!(matches!(round(Error::LockTimeout), Error::LockTimeout));
     assert!(matches!(round(Error::LeaseLost), Error::LeaseLost));
@@ -864,7 +864,7 @@ fn errors_cross_the_wire_as_their_own_kind() {
 
 #[test]
 fn every_log_level_name_parses_and_round_trips() {
-    use edge_sessions::log::Level;
+    use edge_sessions::engine::log::Level;
     for (name, level) in [
         ("error", Level::Error),
         ("warn", Level::Warn),

@@ -270,6 +270,9 @@ fn fuzz_seed_inputs() {
 #[test]
 fn floats_survive_a_store_load_cycle_exactly() {
     let text = r#"{"v":1,"data":{"n":6.666666666666667e40},"created":0,"accessed":0,"expires":0,"version":0}"#;
-    let r = edge_sessions::Record::decode(text).unwrap();
-    assert_eq!(edge_sessions::Record::decode(&r.encode()).unwrap(), r);
+    let r = edge_sessions::engine::Record::decode(text).unwrap();
+    assert_eq!(
+        edge_sessions::engine::Record::decode(&r.encode()).unwrap(),
+        r
+    );
 }

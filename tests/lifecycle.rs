@@ -4,11 +4,11 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use edge_sessions::memory::{MemoryBackend, SleepFuture};
-use edge_sessions::request::RequestSession;
-use edge_sessions::session::CookieAction;
-use edge_sessions::signing::Verified;
-use edge_sessions::store::{self, Backend};
+use edge_sessions::engine::session::signing::Verified;
+use edge_sessions::engine::session::CookieAction;
+use edge_sessions::engine::worker::memory::{MemoryBackend, SleepFuture};
+use edge_sessions::engine::worker::request::RequestSession;
+use edge_sessions::engine::worker::store::{self, Backend};
 use edge_sessions::{Config, Error, SessionId, Signer};
 use serde_json::json;
 use tokio::time::{sleep, Instant};
@@ -269,14 +269,14 @@ impl Backend for Counting {
         &self,
         id: &SessionId,
         lock: bool,
-    ) -> Result<edge_sessions::store::Begun, Error> {
+    ) -> Result<edge_sessions::engine::worker::store::Begun, Error> {
         *self.calls.borrow_mut() += 1;
         self.inner.begin(id, lock).await
     }
     async fn apply(
         &self,
         id: &SessionId,
-        change: &edge_sessions::record::Change,
+        change: &edge_sessions::engine::session::record::Change,
         lease: Option<&edge_sessions::Lease>,
         release: bool,
     ) -> Result<(), Error> {

@@ -26,9 +26,9 @@ use std::fmt;
 use std::future::Future;
 use std::rc::Rc;
 
-use edge_sessions::memory::{MemoryBackend, SleepFuture};
-use edge_sessions::session::CookieAction;
-use edge_sessions::store::{self, Opened};
+use edge_sessions::engine::session::CookieAction;
+use edge_sessions::engine::worker::memory::{MemoryBackend, SleepFuture};
+use edge_sessions::engine::worker::store::{self, Opened};
 use edge_sessions::{Config, Session, Signer};
 use futures_util::FutureExt;
 use proptest::prelude::*;

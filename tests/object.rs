@@ -10,15 +10,16 @@ use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 
-use edge_sessions::edits::{Edit, Edits};
-use edge_sessions::object::{kv_key, LockObject, ObjectHost, KV_GRACE_S};
-use edge_sessions::record::{Change, Record};
-use edge_sessions::store::Begun;
-use edge_sessions::user::{Binding, Listed};
-use edge_sessions::wire::{
+use edge_sessions::engine::object::user::{Binding, Listed};
+use edge_sessions::engine::object::{kv_key, LockObject, ObjectHost, KV_GRACE_S};
+use edge_sessions::engine::session::edits::{Edit, Edits};
+use edge_sessions::engine::session::record::{Change, Record};
+use edge_sessions::engine::wire::{
     ApplyMsg, BeginMsg, DestroyedAnswer, IdMsg, Op, Reply, SweepAnswer, UserAddMsg, UserMsg,
 };
-use edge_sessions::{Config, Error, Lease, SessionId, StoreParams};
+use edge_sessions::engine::worker::store::Begun;
+use edge_sessions::engine::StoreParams;
+use edge_sessions::{Config, Error, Lease, SessionId};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 

@@ -6,13 +6,14 @@ use std::collections::HashMap;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use edge_sessions::handoff::{Handoff, HandoffSigner, Refusal, MAX_AGE_SECS};
-use edge_sessions::protocol::{encode_data, UserAction};
-use edge_sessions::proxy::{
+use edge_sessions::engine::proxy::handoff::{Handoff, HandoffSigner, Refusal, MAX_AGE_SECS};
+use edge_sessions::engine::proxy::protocol::{encode_data, UserAction};
+use edge_sessions::engine::proxy::{
     check_status, forward, take_origin, HeaderList, Incoming, ProxySettings,
 };
-use edge_sessions::signing::Verified;
-use edge_sessions::{Config, Error, LockingMode, Record, Session, SessionId};
+use edge_sessions::engine::session::signing::Verified;
+use edge_sessions::engine::Record;
+use edge_sessions::{Config, Error, LockingMode, Session, SessionId};
 use serde_json::{json, Value};
 
 const SECRET: &str = "proxy-rules-secret-0123456789abcdef-01";

@@ -6,12 +6,12 @@
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 
-use edge_sessions::edits::Edits;
-use edge_sessions::record::Change;
-use edge_sessions::remote::{Failed, RemoteBackend, Transport};
-use edge_sessions::retry::Failure;
-use edge_sessions::store::Backend;
-use edge_sessions::wire::Op;
+use edge_sessions::engine::session::edits::Edits;
+use edge_sessions::engine::session::record::Change;
+use edge_sessions::engine::wire::Op;
+use edge_sessions::engine::worker::remote::{Failed, RemoteBackend, Transport};
+use edge_sessions::engine::worker::retry::Failure;
+use edge_sessions::engine::worker::store::Backend;
 use edge_sessions::{Config, Error, Lease, SessionId};
 use serde_json::{json, Value};
 

@@ -4,9 +4,9 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use edge_sessions::memory::{MemoryBackend, SleepFuture};
-use edge_sessions::scope::{Finished, Sessions, Unlock};
-use edge_sessions::store::Backend;
+use edge_sessions::engine::worker::memory::{MemoryBackend, SleepFuture};
+use edge_sessions::engine::worker::scope::{Finished, Sessions, Unlock};
+use edge_sessions::engine::worker::store::Backend;
 use edge_sessions::{CommitMode, Config, Error, SessionId, Signer};
 use serde_json::json;
 

@@ -7,12 +7,14 @@ use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 
-use edge_sessions::record::Meta;
-use edge_sessions::remote::{Failed, RemoteBackend, Transport};
-use edge_sessions::retry::Failure;
-use edge_sessions::sweep::{ListedKey, Page};
-use edge_sessions::sweeper::{self, listed_key, parse_list, SweepStore, SWEEP_CURSOR_KEY};
-use edge_sessions::wire::Op;
+use edge_sessions::engine::session::record::Meta;
+use edge_sessions::engine::sweep::sweeper::{
+    self, listed_key, parse_list, SweepStore, SWEEP_CURSOR_KEY,
+};
+use edge_sessions::engine::sweep::{ListedKey, Page};
+use edge_sessions::engine::wire::Op;
+use edge_sessions::engine::worker::remote::{Failed, RemoteBackend, Transport};
+use edge_sessions::engine::worker::retry::Failure;
 use edge_sessions::{Config, Error, SessionId};
 use serde_json::{json, Value};
 

@@ -12,12 +12,16 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use edge_sessions::engine::config::{parse_origin, VAR_NAMES};
 use edge_sessions::engine::duration::{parse_duration, MAX_DURATION};
-use edge_sessions::engine::edits::{apply_edits, check_data_depth, check_value_depth, depth};
-use edge_sessions::engine::patch::merge_patch;
-use edge_sessions::engine::record::{apply_op, Applied, Change, FORMAT};
-use edge_sessions::engine::signing::Verified;
-use edge_sessions::engine::{cookies, protocol};
-use edge_sessions::{Config, Record, Session, SessionId, Signer};
+use edge_sessions::engine::proxy::protocol;
+use edge_sessions::engine::session::cookies;
+use edge_sessions::engine::session::edits::{
+    apply_edits, check_data_depth, check_value_depth, depth,
+};
+use edge_sessions::engine::session::patch::merge_patch;
+use edge_sessions::engine::session::record::{apply_op, Applied, Change, FORMAT};
+use edge_sessions::engine::session::signing::Verified;
+use edge_sessions::engine::Record;
+use edge_sessions::{Config, Session, SessionId, Signer};
 use serde_json::{Map, Value};
 
 /// The cookie name every cookie property uses (the default one).

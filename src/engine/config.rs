@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use super::duration::{parse_duration, MAX_DURATION};
-use super::Error;
+use crate::engine::duration::{parse_duration, MAX_DURATION};
+use crate::engine::Error;
 
 /// Browsers cap cookie lifetimes at 400 days (RFC 6265bis); so do we.
 pub const MAX_COOKIE_AGE: Duration = Duration::from_secs(400 * 86_400);
@@ -122,7 +122,7 @@ pub struct HeaderNames {
     pub update: String,
     /// Response: `regenerate` or `destroy`.
     pub action: String,
-    /// Request: the signed hand-off, `t=<unix>,v1=<hex>` (see [`crate::engine::handoff`]).
+    /// Request: the signed hand-off, `t=<unix>,v1=<hex>` (see [`crate::engine::proxy::handoff`]).
     pub signature: String,
     /// Response: this session's own idle timeout, e.g. `30d` ("remember me").
     pub timeout: String,
@@ -246,7 +246,7 @@ pub struct Config {
     /// Most live sessions one user may have; binding one more destroys the oldest.
     pub user_cap: usize,
     /// What to log (`SESSION_LOG_LEVEL`).
-    pub log_level: super::log::Level,
+    pub log_level: crate::engine::log::Level,
 }
 
 impl Default for Config {
@@ -267,7 +267,7 @@ impl Default for Config {
             sweep_budget: 900,
             sweep_page: 1000,
             user_cap: 100,
-            log_level: super::log::Level::Info,
+            log_level: crate::engine::log::Level::Info,
         }
     }
 }
@@ -375,7 +375,7 @@ impl Config {
             c.sweep_page = parse_usize("SESSION_SWEEP_PAGE", &v, 1, 1000)?;
         }
         if let Some(v) = var("SESSION_LOG_LEVEL") {
-            c.log_level = super::log::Level::parse(&v)?;
+            c.log_level = crate::engine::log::Level::parse(&v)?;
         }
         let ck = &mut c.cookie;
         if let Some(v) = var("SESSION_COOKIE_NAME") {
@@ -609,7 +609,7 @@ pub struct StoreParams {
     pub key_prefix: String,
     /// What the object logs.
     #[serde(default)]
-    pub log_level: super::log::Level,
+    pub log_level: crate::engine::log::Level,
     /// Most live sessions per user.
     #[serde(default = "default_user_cap")]
     pub user_cap: usize,

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use super::config::MAX_COOKIE_AGE;
-use super::Error;
+use crate::engine::config::MAX_COOKIE_AGE;
+use crate::engine::Error;
 
 /// Longest duration any setting accepts: 400 days, the browsers' cookie lifetime cap.
 pub const MAX_DURATION: Duration = MAX_COOKIE_AGE;

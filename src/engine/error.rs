@@ -26,7 +26,7 @@ pub enum Error {
         limit: usize,
     },
     /// Session data or a change would be nested deeper than
-    /// [`MAX_DEPTH`](super::edits::MAX_DEPTH).
+    /// [`MAX_DEPTH`](crate::engine::session::edits::MAX_DEPTH).
     #[error("session data too deeply nested: depth {depth}, limit {limit}")]
     TooDeep {
         /// Nesting depth of the data or value.

@@ -1,13 +1,13 @@
 //! Log lines: one JSON object per notable event, with a level, so users' logs carry what
 //! matters (misconfiguration, refused changes, storage failures, sweep summaries) and nothing
 //! per request unless asked (`SESSION_LOG_LEVEL=debug` adds each KV mirror write). Ids appear
-//! only as their 12-hex-digit hash ([`SessionId::log_tag`](super::SessionId::log_tag)).
+//! only as their 12-hex-digit hash ([`SessionId::log_tag`](crate::engine::SessionId::log_tag)).
 
 use std::cell::Cell;
 
 use serde::{Deserialize, Serialize};
 
-use super::Error;
+use crate::engine::Error;
 
 /// How much to log; each level includes the ones before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize)]

@@ -1,13 +1,13 @@
 //! The messages between a worker and its session's `SessionLock` object, shared by caller
-//! ([`super::remote`]) and callee ([`super::object`]), so neither imports the other's types.
+//! ([`crate::engine::worker::remote`]) and callee ([`crate::engine::object`]), so neither imports the other's types.
 //! Each call is one operation ([`Op`]) with a JSON message; every answer is a [`Reply`]. Every call carries a call id (`rid`): a call retried after a transport
 //! failure is recognised, so it never queues behind its own lease or applies twice.
 
 use serde::{Deserialize, Serialize};
 
-use super::record::Change;
-use super::user::Binding;
-use super::{Error, Lease, StoreParams};
+use crate::engine::object::user::Binding;
+use crate::engine::session::record::Change;
+use crate::engine::{Error, Lease, StoreParams};
 
 /// The object's operations: one RPC method each on the JavaScript class, one path each on
 /// the workers-rs class.

@@ -8,11 +8,11 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::engine::object::ObjectHost;
-use crate::engine::remote::{Failed, Transport};
-use crate::engine::retry::Failure;
+use crate::engine::sweep::sweeper::{parse_list, SweepStore};
 use crate::engine::sweep::Page;
-use crate::engine::sweeper::{parse_list, SweepStore};
 use crate::engine::wire::Op;
+use crate::engine::worker::remote::{Failed, Transport};
+use crate::engine::worker::retry::Failure;
 use crate::engine::Error;
 
 /// The KV binding name.

@@ -9,9 +9,10 @@ use wasm_bindgen::prelude::*;
 use super::host::{JsSweepStore, JsTransport};
 use super::sessions::{ScopeCore, SessionsCore};
 use super::{check_bindings, js_error, now_ms, read_settings};
-use crate::engine::protocol::UserAction;
+use crate::engine::proxy::protocol::UserAction;
 use crate::engine::proxy::{self, HeaderList, Incoming, ProxySettings};
-use crate::engine::{sweeper, Error};
+use crate::engine::sweep::sweeper;
+use crate::engine::Error;
 
 /// The proxy's settings and sessions, parsed once per isolate.
 #[wasm_bindgen]

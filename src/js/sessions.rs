@@ -10,9 +10,10 @@ use wasm_bindgen::prelude::*;
 
 use super::host::{JsSweepStore, JsTransport};
 use super::{check_bindings, js_error, json_value, now_ms, read_settings, usage};
-use crate::engine::remote::RemoteBackend;
-use crate::engine::scope::{Scope, Sessions, Unlock};
-use crate::engine::{sweeper, Config, Error, Session, SessionId, Signer};
+use crate::engine::sweep::sweeper;
+use crate::engine::worker::remote::RemoteBackend;
+use crate::engine::worker::scope::{Scope, Sessions, Unlock};
+use crate::engine::{Config, Error, Session, SessionId, Signer};
 
 type Backend = RemoteBackend<JsTransport>;
 

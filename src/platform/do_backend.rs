@@ -1,15 +1,15 @@
 //! The engine's transport to `SessionLock` objects for workers-rs: one `POST /<op>` request
 //! per call to the object named by the session id. Retries and call ids are the engine's
-//! ([`crate::engine::remote`]).
+//! ([`crate::engine::worker::remote`]).
 
 use std::rc::Rc;
 use std::time::Duration;
 
 use worker::{Env, Method, Request, RequestInit};
 
-use crate::engine::remote::{Failed, RemoteBackend, Transport};
-use crate::engine::retry::Failure;
 use crate::engine::wire::Op;
+use crate::engine::worker::remote::{Failed, RemoteBackend, Transport};
+use crate::engine::worker::retry::Failure;
 use crate::engine::{Config, Error};
 
 /// The Durable Object binding name.

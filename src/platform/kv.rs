@@ -2,8 +2,8 @@
 
 use worker::kv::KvStore;
 
+use crate::engine::sweep::sweeper::{listed_key, SweepStore};
 use crate::engine::sweep::Page;
-use crate::engine::sweeper::{listed_key, SweepStore};
 use crate::engine::Error;
 
 /// The KV binding name.

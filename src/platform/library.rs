@@ -22,8 +22,8 @@ use worker::{Context, Env, Request, Response};
 use super::do_backend::{self, DoBackend};
 use super::kv::{self, KvSweepStore};
 use super::{add_set_cookie, env_config, js, now_ms};
-use crate::engine::scope::{self, Finished};
-use crate::engine::sweeper::{self, SweepReport};
+use crate::engine::sweep::sweeper::{self, SweepReport};
+use crate::engine::worker::scope::{self, Finished};
 use crate::engine::{Config, Error, Lifecycle, Session, Signer};
 
 /// Session settings and storage for a worker; cheap to clone.
@@ -123,7 +123,7 @@ impl Sessions {
         &self,
         uid: &str,
         current: Option<&mut SessionScope>,
-    ) -> Result<Vec<crate::engine::user::Listed>, Error> {
+    ) -> Result<Vec<crate::engine::object::user::Listed>, Error> {
         let id = current.and_then(|s| s.loaded().map(|s| s.id().clone()));
         self.inner.list_user(uid, id.as_ref()).await
     }

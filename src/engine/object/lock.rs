@@ -15,7 +15,7 @@ use futures_channel::oneshot;
 use futures_util::future::{select, Either};
 use serde::{Deserialize, Serialize};
 
-use super::Error;
+use crate::engine::Error;
 
 /// A granted lock: the fencing token and when the grant ends (Unix ms).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
-use super::Error;
+use crate::engine::Error;
 
 /// Random bytes per id (192 bits, above OWASP's 128-bit floor).
 const ID_BYTES: usize = 24;

@@ -1,7 +1,7 @@
 //! When a failed call to a session's Durable Object is tried again, following Cloudflare's
 //! guidance: retry an error marked `retryable`, never one marked `overloaded` (retrying only
 //! adds load), with bounded exponential backoff. Every call is safe to retry because each one
-//! carries a call id the object recognises (see [`super::wire`]).
+//! carries a call id the object recognises (see [`crate::engine::wire`]).
 
 /// How a call failed, as the platform reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

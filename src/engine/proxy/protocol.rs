@@ -1,12 +1,12 @@
 //! The proxy header protocol's values: what the proxy sends the origin about the session and
-//! how it reads the origin's answer. Header names live in [`HeaderNames`](super::HeaderNames);
+//! how it reads the origin's answer. Header names live in [`HeaderNames`](crate::engine::HeaderNames);
 //! the platform only moves these strings between headers and the engine.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
-use super::{Error, Session};
+use crate::engine::{Error, Session};
 
 /// What the origin asks for in its action header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +61,7 @@ pub fn decode_update(value: &str) -> Result<Value, Error> {
         if e.to_string().starts_with("recursion limit exceeded") {
             Error::TooDeep {
                 depth: 128,
-                limit: super::edits::MAX_DEPTH,
+                limit: crate::engine::session::edits::MAX_DEPTH,
             }
         } else {
             Error::BadPatch(format!("update is not JSON: {e}"))
@@ -117,7 +117,7 @@ pub fn apply_user(session: &mut Session, user: &str, client: Option<&str>) -> Re
 /// this session's own idle timeout and makes its cookie persistent. A malformed value fails
 /// the exchange like a malformed update.
 pub fn apply_timeout(session: &mut Session, value: &str) -> Result<(), Error> {
-    let d = super::duration::parse_duration("the session timeout header", value.trim())
+    let d = crate::engine::duration::parse_duration("the session timeout header", value.trim())
         .map_err(|e| Error::BadPatch(e.to_string()))?;
     session.set_timeout(d)
 }

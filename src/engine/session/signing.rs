@@ -9,7 +9,7 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::{Error, SessionId};
+use crate::engine::{Error, SessionId};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -21,11 +21,11 @@ pub const MIN_SECRET_LEN: usize = 32;
 const CONTEXT: &[u8] = b"edge-sessions/v1/id:";
 
 /// A cheap shape check, no MAC: could `value` be a signed cookie value, that is `<id>.<tag>`
-/// with an [`ID_LEN`](super::id::ID_LEN)-character id and a 43-character tag (`TAG_LEN`), both of
+/// with an [`ID_LEN`](crate::engine::session::id::ID_LEN)-character id and a 43-character tag (`TAG_LEN`), both of
 /// `[A-Za-z0-9_-]`? Cookie selection counts only such values as candidates; [`Signer::verify`]
 /// still does the real check.
 pub fn plausible(value: &str) -> bool {
-    let id_len = super::id::ID_LEN;
+    let id_len = crate::engine::session::id::ID_LEN;
     let b = value.as_bytes();
     b.len() == id_len + 1 + TAG_LEN
         && b[id_len] == b'.'

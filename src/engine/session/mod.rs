@@ -2,15 +2,22 @@
 //! request that changes nothing writes nothing, and a [`CommitPlan`] that says exactly which
 //! storage changes and which cookie the request ends with.
 
+pub mod cookies;
+pub mod edits;
+pub mod id;
+pub mod patch;
+pub mod record;
+pub mod signing;
+
 use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::edits::{apply_edit, check_value_depth, compose, Edit, Edits};
-use super::record::{check_size, expiry, Change, Record};
-use super::signing::Verified;
-use super::user::{check_client, check_user, Binding};
-use super::{Config, Error, SessionId, Signer};
+use crate::engine::object::user::{check_client, check_user, Binding};
+use crate::engine::session::edits::{apply_edit, check_value_depth, compose, Edit, Edits};
+use crate::engine::session::record::{check_size, expiry, Change, Record};
+use crate::engine::session::signing::Verified;
+use crate::engine::{Config, Error, SessionId, Signer};
 
 /// The reserved data key holding flash values (see [`Session::flash`]).
 pub const FLASH_KEY: &str = "_flash";
@@ -245,7 +252,7 @@ impl Session {
 
     /// Binds the session to `user` ("log out everywhere" can then find it), with an optional
     /// short description of the client ("Firefox on Linux"). Usually done at login, with
-    /// [`Session::regenerate`]. Both are validated ([`super::user::check_user`]).
+    /// [`Session::regenerate`]. Both are validated ([`crate::engine::object::user::check_user`]).
     pub fn set_user(&mut self, user: &str, client: Option<&str>) -> Result<(), Error> {
         check_user(user)?;
         if let Some(c) = client {
@@ -283,7 +290,7 @@ impl Session {
     /// it. The absolute timeout, when set, still caps the session. At least 1 s, at most 400
     /// days, like every duration.
     pub fn set_timeout(&mut self, timeout: Duration) -> Result<(), Error> {
-        if timeout < Duration::from_secs(1) || timeout > super::config::MAX_COOKIE_AGE {
+        if timeout < Duration::from_secs(1) || timeout > crate::engine::config::MAX_COOKIE_AGE {
             return Err(Error::BadPatch(
                 "a session timeout must be between 1s and 400d".into(),
             ));
@@ -321,7 +328,7 @@ impl Session {
     /// object whole; nested nulls are kept as values). `set(key, null)` is `delete(key)`, so
     /// the key is absent both in this request and after a reload. Setting the value the key
     /// already has is not a change. A value nested deeper than
-    /// [`MAX_DEPTH`](super::edits::MAX_DEPTH) is refused and changes nothing.
+    /// [`MAX_DEPTH`](crate::engine::session::edits::MAX_DEPTH) is refused and changes nothing.
     pub fn set(&mut self, key: impl Into<String>, value: Value) -> Result<(), Error> {
         let key = key.into();
         if value.is_null() {
@@ -403,7 +410,7 @@ impl Session {
     /// stored at commit is exactly the RFC 7386 result, nested nulls and nested objects
     /// included: object members are kept as patches (so a concurrent change to a sibling
     /// nested key survives), other members replace, `null` members delete. A patch nested
-    /// deeper than [`MAX_DEPTH`](super::edits::MAX_DEPTH) is refused whole.
+    /// deeper than [`MAX_DEPTH`](crate::engine::session::edits::MAX_DEPTH) is refused whole.
     pub fn apply_patch(&mut self, patch: &Value) -> Result<(), Error> {
         let Value::Object(p) = patch else {
             return Err(Error::BadPatch(
@@ -418,7 +425,7 @@ impl Session {
                 }
                 Value::Object(_) => {
                     let mut after = self.data.get(k).cloned().unwrap_or(Value::Null);
-                    super::patch::merge_patch(&mut after, v);
+                    crate::engine::session::patch::merge_patch(&mut after, v);
                     if self.data.get(k) != Some(&after) || self.edits.contains_key(k) {
                         self.record_edit(k, Edit::Merge(vec![v.clone()]));
                     }
@@ -922,8 +929,8 @@ mod tests {
         };
         assert_eq!(*ms, 7 * 86_400_000);
         let stored = plain.record().unwrap();
-        let crate::engine::record::Applied::Stored(after) =
-            crate::engine::record::apply_op(&c, Some(stored), op, 5).unwrap()
+        let crate::engine::session::record::Applied::Stored(after) =
+            crate::engine::session::record::apply_op(&c, Some(stored), op, 5).unwrap()
         else {
             panic!()
         };

@@ -7,12 +7,15 @@
 //! and an origin Set-Cookie for the session cookie's name is dropped. Headers cross as lists
 //! of pairs, so the platform layer makes one call each way and decides nothing.
 
-use super::config::{origin_path, parse_origin};
-use super::cookies;
-use super::handoff::{Handoff, HandoffSigner};
-use super::log::{self, Level};
-use super::protocol::{self, UserAction};
-use super::{Config, Error, LockingMode, Session, Signer};
+pub mod handoff;
+pub mod protocol;
+
+use crate::engine::config::{origin_path, parse_origin};
+use crate::engine::log::{self, Level};
+use crate::engine::proxy::handoff::{Handoff, HandoffSigner};
+use crate::engine::session::cookies;
+use crate::engine::{Config, Error, LockingMode, Session, Signer};
+use protocol::UserAction;
 
 /// Header name/value pairs in order (a header may repeat).
 pub type HeaderList = Vec<(String, String)>;

@@ -15,7 +15,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Error, SessionId};
+use crate::engine::{Error, SessionId};
 
 /// Longest user id, in bytes.
 pub const MAX_USER_LEN: usize = 128;

@@ -10,12 +10,14 @@ use std::rc::Rc;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::record::Change;
-use super::retry::{self, Failure};
-use super::store::{Backend, Begun};
-use super::user::{check_user, index_name, Listed};
-use super::wire::{ApplyMsg, BeginMsg, DestroyedAnswer, IdMsg, Op, Reply, SweepAnswer, UserMsg};
-use super::{Config, Error, Lease, SessionId, StoreParams};
+use crate::engine::object::user::{check_user, index_name, Listed};
+use crate::engine::session::record::Change;
+use crate::engine::wire::{
+    ApplyMsg, BeginMsg, DestroyedAnswer, IdMsg, Op, Reply, SweepAnswer, UserMsg,
+};
+use crate::engine::worker::retry::{self, Failure};
+use crate::engine::worker::store::{Backend, Begun};
+use crate::engine::{Config, Error, Lease, SessionId, StoreParams};
 
 /// A call that failed on the way to or from the object (not an answer of the object).
 #[derive(Debug)]

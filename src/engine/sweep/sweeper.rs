@@ -4,11 +4,11 @@
 
 use serde::Deserialize;
 
-use super::log::{self, Level};
-use super::record::Meta;
-use super::remote::{RemoteBackend, Transport};
-use super::sweep::{ListedKey, Page, Sweep};
-use super::{Config, Error};
+use crate::engine::log::{self, Level};
+use crate::engine::session::record::Meta;
+use crate::engine::sweep::{ListedKey, Page, Sweep};
+use crate::engine::worker::remote::{RemoteBackend, Transport};
+use crate::engine::{Config, Error};
 
 /// KV key holding the sweep's resume cursor.
 pub const SWEEP_CURSOR_KEY: &str = "sweep:cursor";

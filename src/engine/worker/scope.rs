@@ -5,11 +5,12 @@
 
 use std::rc::Rc;
 
-use super::log::{self, Level};
-use super::request::RequestSession;
-use super::store::{self, Backend};
-use super::{cookies, CommitMode, Config, Error, Lease, Lifecycle, LockingMode};
-use super::{Session, SessionId, Signer};
+use crate::engine::log::{self, Level};
+use crate::engine::session::cookies;
+use crate::engine::worker::request::RequestSession;
+use crate::engine::worker::store::{self, Backend};
+use crate::engine::{CommitMode, Config, Error, Lease, Lifecycle, LockingMode};
+use crate::engine::{Session, SessionId, Signer};
 
 /// Session settings and storage for a worker; cheap to clone.
 pub struct Sessions<B> {
@@ -61,14 +62,16 @@ impl<B: Backend + Clone> Sessions<B> {
     }
 }
 
-impl<T: super::remote::Transport> Sessions<super::remote::RemoteBackend<T>> {
+impl<T: crate::engine::worker::remote::Transport>
+    Sessions<crate::engine::worker::remote::RemoteBackend<T>>
+{
     /// The live sessions of user `uid`, oldest first; `current` (the caller's session) is
     /// marked. Ids appear as their hash only.
     pub async fn list_user(
         &self,
         uid: &str,
         current: Option<&SessionId>,
-    ) -> Result<Vec<super::user::Listed>, Error> {
+    ) -> Result<Vec<crate::engine::object::user::Listed>, Error> {
         self.backend.user_list(uid, current).await
     }
 

@@ -18,8 +18,8 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::signing::MIN_SECRET_LEN;
-use super::Error;
+use crate::engine::session::signing::MIN_SECRET_LEN;
+use crate::engine::Error;
 
 type HmacSha256 = Hmac<Sha256>;
 

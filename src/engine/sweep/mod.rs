@@ -6,8 +6,10 @@
 //! could not finish, so a later run repeats that page. Deleting is idempotent, so overlapping
 //! or repeated runs are harmless.
 
-use super::record::Meta;
-use super::SessionId;
+pub mod sweeper;
+
+use crate::engine::session::record::Meta;
+use crate::engine::SessionId;
 
 /// One listed key.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,7 +10,7 @@
 //! its record's row only. [`next_slot`] keeps every write within KV's limit of one write per
 //! second per key.
 
-use super::record::Record;
+use crate::engine::session::record::Record;
 
 /// KV accepts one write per key per second.
 pub const MIN_INTERVAL_MS: u64 = 1_000;
@@ -45,7 +45,7 @@ pub fn mirror_needed(before: Option<&Record>, after: Option<&Record>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
+    use crate::engine::config::Config;
 
     #[test]
     fn only_what_the_sweep_needs_reaches_kv_at_once() {

@@ -11,21 +11,26 @@
 //! clock calls of whichever runtime class wraps it (the JavaScript class in `js/`, or the
 //! workers-rs class). Natively it runs on a test host (tests/object.rs).
 
+pub mod lock;
+pub mod recent;
+pub mod throttle;
+pub mod user;
+
 use std::cell::{Cell, RefCell};
 
 use serde::{Deserialize, Serialize};
 
-use super::log::{self, Level};
-use super::recent::RecentCalls;
-use super::record::Change;
-use super::record::{apply_op, Applied, Record};
-use super::retry::mirror_backoff;
-use super::store::Begun;
-use super::throttle::{mirror_needed, next_slot, WriteSlot};
-use super::user::{check_user, index_name, Binding, Listed, UserIndex};
-use super::wire::{ApplyMsg, BeginMsg, DestroyedAnswer, IdMsg, Op, Reply, SweepAnswer};
-use super::wire::{UserAddMsg, UserMsg, WireError};
-use super::{Config, Error, FifoLock, SessionId, StoreParams};
+use crate::engine::log::{self, Level};
+use crate::engine::object::recent::RecentCalls;
+use crate::engine::object::throttle::{mirror_needed, next_slot, WriteSlot};
+use crate::engine::object::user::{check_user, index_name, Binding, Listed, UserIndex};
+use crate::engine::session::record::Change;
+use crate::engine::session::record::{apply_op, Applied, Record};
+use crate::engine::wire::{ApplyMsg, BeginMsg, DestroyedAnswer, IdMsg, Op, Reply, SweepAnswer};
+use crate::engine::wire::{UserAddMsg, UserMsg, WireError};
+use crate::engine::worker::retry::mirror_backoff;
+use crate::engine::worker::store::Begun;
+use crate::engine::{Config, Error, FifoLock, SessionId, StoreParams};
 
 /// What a session lock object needs from its runtime. Every storage call may fail; the object
 /// then answers an opaque backend error and reloads from storage next time.

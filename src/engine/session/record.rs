@@ -4,9 +4,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::edits::{apply_edits, check_data_depth, Edits};
-use super::user::Binding;
-use super::{Config, Error};
+use crate::engine::object::user::Binding;
+use crate::engine::session::edits::{apply_edits, check_data_depth, Edits};
+use crate::engine::{Config, Error};
 
 /// Current record format. Anything else in storage is treated as absent (and logged).
 pub const FORMAT: u32 = 1;
@@ -212,7 +212,7 @@ pub fn check_size(cfg: &Config, data: &Map<String, Value>) -> Result<usize, Erro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::edits::Edit;
+    use crate::engine::session::edits::Edit;
     use serde_json::json;
     use std::time::Duration;
 

@@ -24,9 +24,9 @@ use std::time::Duration;
 use cookie::{Cookie, Expiration};
 use time::OffsetDateTime;
 
-use super::config::{CookieConfig, SameSite, MAX_COOKIE_AGE};
-use super::session::CookieAction;
-use super::signing::{plausible, Signer, Verified};
+use crate::engine::config::{CookieConfig, SameSite, MAX_COOKIE_AGE};
+use crate::engine::session::signing::{plausible, Signer, Verified};
+use crate::engine::session::CookieAction;
 
 /// Most same-name cookies whose signatures are checked per request.
 pub const MAX_CANDIDATES: usize = 8;

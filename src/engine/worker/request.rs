@@ -2,11 +2,11 @@
 //! first use, as CherryPy loads lazily, with the configured locking, including CherryPy's
 //! explicit mode where the handler acquires and releases the lock itself.
 
-use super::record::Change;
-use super::session::CookieAction;
-use super::signing::Verified;
-use super::store::{self, Backend, Opened};
-use super::{Config, Error, Lease, Session, SessionId, Signer};
+use crate::engine::session::record::Change;
+use crate::engine::session::signing::Verified;
+use crate::engine::session::CookieAction;
+use crate::engine::worker::store::{self, Backend, Opened};
+use crate::engine::{Config, Error, Lease, Session, SessionId, Signer};
 
 /// A request's session, not touching storage until it is first used.
 #[derive(Debug)]

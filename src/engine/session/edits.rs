@@ -14,8 +14,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::patch::merge_patch;
-use super::Error;
+use crate::engine::session::patch::merge_patch;
+use crate::engine::Error;
 
 /// Deepest JSON nesting accepted anywhere (session data, patches, `set` values, records, the
 /// lock object's messages). One limit for every layer, well below serde_json's own recursion

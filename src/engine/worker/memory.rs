@@ -8,9 +8,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 
-use super::record::{apply_op, Applied, Change, Record};
-use super::store::{Backend, Begun};
-use super::{Config, Error, FifoLock, Lease, SessionId};
+use crate::engine::session::record::{apply_op, Applied, Change, Record};
+use crate::engine::worker::store::{Backend, Begun};
+use crate::engine::{Config, Error, FifoLock, Lease, SessionId};
 
 /// A boxed timer future.
 pub type SleepFuture = Pin<Box<dyn Future<Output = ()>>>;

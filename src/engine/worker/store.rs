@@ -6,10 +6,10 @@
 //! library all run, so all three get the same fixation rejection, change tracking and lock
 //! discipline.
 
-use super::record::{Change, Record};
-use super::session::{CookieAction, Session};
-use super::signing::Verified;
-use super::{Config, Error, Lease, SessionId, Signer};
+use crate::engine::session::record::{Change, Record};
+use crate::engine::session::signing::Verified;
+use crate::engine::session::{CookieAction, Session};
+use crate::engine::{Config, Error, Lease, SessionId, Signer};
 
 /// What [`Backend::begin`] returns.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
