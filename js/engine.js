@@ -70,6 +70,37 @@ export async function settle(instance, promise) {
   }
 }
 
+/** The binding names, here once: the KV namespace and the SessionLock Durable Object namespace. */
+export const KV_BINDING = "SESSIONS";
+export const LOCKS_BINDING = "SESSION_LOCKS";
+
+/**
+ * One per-env cache for the layers' engine objects: `make(instance)` runs once per env object
+ * (the same on every request of an isolate), `key` (settings) and engine instance, so a request
+ * parses no settings; after a trap the entry is rebuilt on the fresh instance.
+ */
+const perEnvCache = new WeakMap();
+export function perEnv(env, key, make) {
+  const instance = engine();
+  let byKey = perEnvCache.get(env);
+  if (!byKey) perEnvCache.set(env, (byKey = new Map()));
+  let entry = byKey.get(key);
+  if (!entry || entry.instance !== instance) {
+    const core = make(instance);
+    entry = { instance, core, pathHeader: core.pathHeader };
+    byKey.set(key, entry);
+  }
+  return entry;
+}
+
+/** The opaque response for an engine error (its fixed status and body; details were logged), or null for any other error. */
+export function errorResponse(err) {
+  if (err && typeof err.status === "number" && typeof err.publicMessage === "string") {
+    return new Response(err.publicMessage, { status: err.status, headers: { "cache-control": "no-store" } });
+  }
+  return null;
+}
+
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -81,7 +112,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  * when a call on a lease's stub fails).
  */
 export function transport(env) {
-  const locks = env.SESSION_LOCKS;
+  const locks = env[LOCKS_BINDING];
   const leases = new Map(); // channel (the begin's call id) -> lease stub
   return {
     async call(sid, op, body, channel) {

@@ -1,7 +1,7 @@
 // Verifies the session proxy's signed hand-off on the origin: the X-Session-Signature header
 // proves that X-Session-Id, X-Session-Data and X-Session-New came from the proxy, for this
 // method and request target, recently. No wasm and no dependencies: WebCrypto only, so it runs
-// in Node 18+, Workers, Deno and Bun. The algorithm is in README.md ("Signed hand-off").
+// in Node 18+, Workers, Deno and Bun. The algorithm is in docs/protocol.md ("Signed hand-off").
 const enc = new TextEncoder();
 const CONTEXT = "edge-sessions/v1/handoff";
 const KEY_CONTEXT = "edge-sessions/v1/origin-key";

@@ -10,19 +10,12 @@ import { Sessions, errorResponse } from "./index.js";
  * 409 lease lost, ...) at load or commit become their opaque response.
  */
 export function session(options = {}) {
-  // Sessions read their settings once; one per env object (the same on every request of an
-  // isolate) is enough.
-  const cache = new WeakMap();
+  // a Sessions is cheap: its settings are parsed once per env (js/engine.js: perEnv)
   const sessionsFor = (env) => {
     if (env === null || typeof env !== "object") {
       throw new TypeError("edge-sessions/hono: c.env has no bindings; the middleware runs on Cloudflare Workers");
     }
-    let sessions = cache.get(env);
-    if (!sessions) {
-      sessions = new Sessions(env, options);
-      cache.set(env, sessions);
-    }
-    return sessions;
+    return new Sessions(env, options);
   };
 
   return async function sessionMiddleware(c, next) {

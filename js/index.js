@@ -1,29 +1,15 @@
 // edge-sessions for JavaScript Workers: thin glue over the Rust engine (dist/, built by
 // scripts/build.sh). All session logic (signing, fixation rejection, change tracking, locking,
 // merge patches) runs in the wasm module; this file only adapts it to JavaScript habits.
-import { engine, call, settle, isTrapped, transport, sweepStore } from "./engine.js";
+import { call, settle, isTrapped, transport, sweepStore, perEnv, errorResponse, KV_BINDING } from "./engine.js";
 import { SessionLock } from "./lock.js";
 
 export { SessionLock };
 
-/**
- * Parsed settings, per env object and options (the same on every request of an isolate), so a
- * `new Sessions(env)` per request parses nothing. Rebuilt after the engine is re-instantiated.
- */
-const cores = new WeakMap();
+/** Parsed settings, per env object and options (see perEnv), so a `new Sessions(env)` per request parses nothing. */
 function coreFor(env, options) {
   if (env === null || typeof env !== "object") throw new TypeError("new Sessions(env): env must be the worker's env object");
-  const instance = engine();
-  const key = JSON.stringify(options ?? {});
-  let byOptions = cores.get(env);
-  if (!byOptions) cores.set(env, (byOptions = new Map()));
-  let entry = byOptions.get(key);
-  if (!entry || entry.instance !== instance) {
-    const core = new instance.SessionsCore(env, options, transport(env));
-    entry = { instance, core, pathHeader: core.pathHeader };
-    byOptions.set(key, entry);
-  }
-  return entry;
+  return perEnv(env, JSON.stringify(options ?? {}), (instance) => new instance.SessionsCore(env, options, transport(env)));
 }
 
 /** User ids are strings (a session bound to no user has none: `session.user` is undefined). */
@@ -189,13 +175,8 @@ export class Session {
   }
 }
 
-/** The opaque response for a session error (fixed status and body, no internals). */
-export function errorResponse(err) {
-  if (err && typeof err.status === "number" && typeof err.publicMessage === "string") {
-    return new Response(err.publicMessage, { status: err.status, headers: { "cache-control": "no-store" } });
-  }
-  return null;
-}
+/** The opaque response for a session error (fixed status and body, no internals), or null. */
+export { errorResponse };
 
 export class Sessions {
   #core;
@@ -336,7 +317,7 @@ export class Sessions {
   /** One expiry sweep; call it from your scheduled handler. Resolves to a log line. */
   async sweep() {
     const instance = this.#instance;
-    const pending = call(instance, () => this.#core.sweep(sweepStore(this.#env.SESSIONS)));
+    const pending = call(instance, () => this.#core.sweep(sweepStore(this.#env[KV_BINDING])));
     const { line, expired } = JSON.parse(await settle(instance, pending));
     for (const id of expired) this.#emit({ type: "expired", id });
     return line;

@@ -2,7 +2,7 @@
 // lock, leases and fencing, the record, the KV mirror, expiry) are the engine's LockObject;
 // this class hands it the object's storage, alarm and KV, and forwards each call.
 import { DurableObject, RpcTarget } from "cloudflare:workers";
-import { engine, call, settle } from "./engine.js";
+import { engine, call, settle, KV_BINDING, LOCKS_BINDING } from "./engine.js";
 
 /** The object's platform calls, as the engine asks for them (see src/engine/object.rs). */
 class ObjectHost {
@@ -32,14 +32,14 @@ class ObjectHost {
     await this.#storage.deleteAll();
   }
   kvPut(key, value, expiration, metadata) {
-    return this.#env.SESSIONS.put(key, value, { expiration, metadata: JSON.parse(metadata) });
+    return this.#env[KV_BINDING].put(key, value, { expiration, metadata: JSON.parse(metadata) });
   }
   kvDelete(key) {
-    return this.#env.SESSIONS.delete(key);
+    return this.#env[KV_BINDING].delete(key);
   }
   /** A call to another object of this class: a session's user index, or a session. */
   call(name, op, body) {
-    return this.#env.SESSION_LOCKS.getByName(name)[op](body);
+    return this.#env[LOCKS_BINDING].getByName(name)[op](body);
   }
 }
 

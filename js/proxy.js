@@ -2,29 +2,15 @@
 // moves bytes (the request to the origin, the answer back, the WebSocket of an upgrade); the
 // engine decides everything: which cookie counts, which headers go on, what the origin's
 // session headers mean, what is saved and what Set-Cookie the client gets.
-import { engine, call, settle, isTrapped, transport, sweepStore } from "./engine.js";
+import { engine, call, settle, isTrapped, transport, sweepStore, perEnv, errorResponse, KV_BINDING } from "./engine.js";
 export { SessionLock } from "./lock.js";
 
 /** The proxy's settings, parsed once per env (per isolate) and engine instance. */
-const proxies = new WeakMap();
-function proxyFor(env) {
-  const instance = engine();
-  let entry = proxies.get(env);
-  if (!entry || entry.instance !== instance) {
-    const core = new instance.ProxyCore(env, transport(env));
-    entry = { instance, core, pathHeader: core.pathHeader };
-    proxies.set(env, entry);
-  }
-  return entry;
-}
+const proxyFor = (env) => perEnv(env, "proxy", (instance) => new instance.ProxyCore(env, transport(env)));
 
-/** The opaque response for an engine error (status and fixed body; details were logged). */
-function errorResponse(err) {
-  if (err && typeof err.status === "number" && typeof err.publicMessage === "string") {
-    return new Response(err.publicMessage, { status: err.status, headers: { "cache-control": "no-store" } });
-  }
-  return new Response("internal error", { status: 500, headers: { "cache-control": "no-store" } });
-}
+/** The opaque response for an error: an engine error's own, else a 500. */
+const failure = (err) =>
+  errorResponse(err) ?? new Response("internal error", { status: 500, headers: { "cache-control": "no-store" } });
 
 const headerList = (headers) => JSON.stringify([...headers]);
 
@@ -77,7 +63,7 @@ async function proxy(request, env, ctx) {
       scope = undefined; // freed when the release is done, not below
       ctx.waitUntil(settle(instance, abandoning.abandon()).catch(() => {}).finally(() => free(instance, abandoning)));
     }
-    return errorResponse(err);
+    return failure(err);
   } finally {
     if (scope) free(instance, scope);
   }
@@ -103,6 +89,6 @@ export default {
 
   async scheduled(controller, env) {
     const { instance, core } = call(engine(), () => proxyFor(env));
-    await settle(instance, call(instance, () => core.sweep(sweepStore(env.SESSIONS))));
+    await settle(instance, call(instance, () => core.sweep(sweepStore(env[KV_BINDING]))));
   },
 };

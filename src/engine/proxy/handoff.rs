@@ -151,7 +151,7 @@ mod tests {
         }
     }
 
-    /// The test vectors in README.md ("Signed hand-off"), computed independently with
+    /// The test vectors in docs/protocol.md ("Signed hand-off"), computed independently with
     /// Python's hmac module; the JS helper's tests use them too.
     #[test]
     fn test_vectors() {
