@@ -12,11 +12,11 @@ echo "== cargo clippy (wasm32)"
 cargo clippy --target wasm32-unknown-unknown --lib --no-default-features --features js -- -D warnings
 cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
 cargo clippy --target wasm32-unknown-unknown -p edge-sessions-rust-example -- -D warnings
-node scripts/check-snippets.mjs # the README's examples, for tsc and for this wasm build:
+node scripts/check-snippets.mjs # the examples of README.md and docs/, for tsc and for this wasm build:
 cargo clippy --target wasm32-unknown-unknown -p edge-sessions-readme -- -D warnings
-echo "== cargo test (unit, integration, property, doctests incl. the README's native example)"; cargo test
+echo "== cargo test (unit, integration, property, doctests incl. the docs' native Rust examples)"; cargo test
 echo "== build (the engine for js/: proxy and package; the Rust example)"; scripts/build.sh
-echo "== tsc --noEmit (example JS worker, type tests and README snippets against js/*.d.ts)"
+echo "== tsc --noEmit (example JS worker, type tests and the README's and docs' snippets against js/*.d.ts)"
 npx tsc -p examples/js-worker/tsconfig.json
 node scripts/check-snippets.mjs
 npx tsc -p tests/types/tsconfig.json

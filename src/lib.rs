@@ -37,3 +37,7 @@ pub use engine::{
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
+/// The native Rust examples of `docs/rust.md`, run as doctests like the README's.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/rust.md")]
+pub struct DocsRustDoctests;

@@ -1,14 +1,14 @@
 // What each kind of request is billed for, counted on the real build and checked against the
-// table in README.md ("## Cost"), so the table cannot drift from the code.
+// table in docs/cost.md ("## Billed operations"), so the table cannot drift from the code.
 //
 // The proxy runs unchanged behind tests/e2e/faults.mjs (no faults set), whose shim counts
 // every billed operation: Worker invocations, top-level RPC calls on SessionLock stubs (one
 // RPC session, one billed Durable Object request each), alarm runs (billed requests too), the
 // objects' storage rows read and written, and KV reads, writes, deletes and lists. Each case
 // zeroes the counters, sends exactly one request (or runs one sweep), waits until the
-// objects' deferred work has finished (the alarm's KV mirror write, the release a read sends
-// through waitUntil, a purge), and compares the counts with its README row. Worker CPU time
-// and Durable Object duration are not counted here (see README: Cost).
+// objects' deferred work has finished (the alarm's KV mirror write, a lease stub's release, a
+// purge), and compares the counts with its row of the table. Worker CPU time and Durable
+// Object duration are not counted here (see docs/cost.md).
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -20,7 +20,7 @@ import { startFaultyWorker } from "./faults.mjs";
 const NAME = "__Host-session";
 const cookie = (value) => ({ headers: { cookie: `${NAME}=${value}` } });
 
-/** README's cost table: its header cells, and the field of billed() each column holds. */
+/** docs/cost.md's table: its header cells, and the field of billed() each column holds. */
 const COLUMNS = [
   ["Worker requests", "worker"],
   ["DO calls", "calls"],
@@ -34,29 +34,33 @@ const COLUMNS = [
 ];
 const HEADER = ["request", ...COLUMNS.map(([h]) => h)];
 
-/** Sessions per bulk case; the README gives those rows per 1000 sessions. */
+/** Sessions per bulk case; docs/cost.md gives those rows per 1000 sessions. */
 const N = 20;
 const PER_1000 = 1000 / N;
 
 const cells = (line) => line.trim().replace(/^\||\|$/g, "").split("|").map((c) => c.trim());
 
-/** The rows of README.md's cost table: { <request>: { worker, calls, ... } }. */
-function readmeTable() {
-  const text = readFileSync(path.join(root, "README.md"), "utf8");
-  const section = text.split(/^## /m).find((s) => s.startsWith("Cost\n"));
-  assert.ok(section, 'README.md has a "## Cost" section');
+/** The document holding the table, and the heading of its section. */
+const COST_DOC = "docs/cost.md";
+const COST_SECTION = "Billed operations";
+
+/** The rows of docs/cost.md's table: { <request>: { worker, calls, ... } }. */
+function costTable() {
+  const text = readFileSync(path.join(root, COST_DOC), "utf8");
+  const section = text.split(/^## /m).find((s) => s.startsWith(`${COST_SECTION}\n`));
+  assert.ok(section, `${COST_DOC} has a "## ${COST_SECTION}" section`);
   const lines = section.split("\n");
   const at = lines.findIndex((l) => l.startsWith("|") && cells(l)[0] === HEADER[0]);
-  assert.ok(at >= 0, "the Cost section has the table of operations");
+  assert.ok(at >= 0, `the ${COST_SECTION} section has the table of operations`);
   assert.deepEqual(cells(lines[at]), HEADER, "the cost table's columns");
   const rows = {};
   for (const line of lines.slice(at + 2)) {
     if (!line.startsWith("|")) break;
     const [name, ...values] = cells(line);
-    assert.equal(values.length, COLUMNS.length, `README cost row "${name}" has every column`);
+    assert.equal(values.length, COLUMNS.length, `cost row "${name}" has every column`);
     rows[name] = Object.fromEntries(
       COLUMNS.map(([, key], i) => {
-        assert.match(values[i], /^\d+$/, `README cost row "${name}", ${COLUMNS[i][0]}: a plain number`);
+        assert.match(values[i], /^\d+$/, `cost row "${name}", ${COLUMNS[i][0]}: a plain number`);
         return [key, Number(values[i])];
       })
     );
@@ -65,14 +69,14 @@ function readmeTable() {
 }
 
 let table;
-/** The README row `name` (the table is read once, on first use). */
+/** The table's row `name` (the table is read once, on first use). */
 function expected(name) {
-  table ??= readmeTable();
-  assert.ok(table[name], `README's cost table has a row "${name}"`);
+  table ??= costTable();
+  assert.ok(table[name], `${COST_DOC}'s cost table has a row "${name}"`);
   return table[name];
 }
 
-/** The billed operations in a counts() answer, as the README's columns. */
+/** The billed operations in a counts() answer, as the table's columns. */
 function billed(c) {
   return {
     worker: c.worker.fetch + c.worker.scheduled,
@@ -94,7 +98,8 @@ const minus = (a, b) => Object.fromEntries(Object.entries(a).map(([f, v]) => [f,
  * Waits until the objects' work has settled and returns the counts: no RPC call or alarm
  * running, no alarm due within `horizonMs` (a mirror write is scheduled at most a second
  * ahead; the next alarm after it is the session's expiry), and the counts unchanged for
- * `quietMs` (a read's release starts right after its response, through waitUntil).
+ * `quietMs` (work the worker hands to waitUntil, such as an abandoned request's release, may
+ * still land after its response).
  */
 async function settle(w, { horizonMs = 2000, quietMs = 500, timeoutMs = 20000 } = {}) {
   let last = "";
