@@ -877,3 +877,48 @@ fn every_log_level_name_parses_and_round_trips() {
     }
     assert!(Level::parse("verbose").is_err());
 }
+
+#[test]
+fn misuse_and_internal_failures_are_their_own_kinds() {
+    use edge_sessions::engine::wire::WireError;
+    for e in [
+        Error::Usage("call load() first".into()),
+        Error::Internal("x".into()),
+    ] {
+        assert_eq!(e.status(), 500);
+        assert_eq!(e.public_message(), "internal error");
+    }
+    assert!(Error::Usage("call load() first".into())
+        .to_string()
+        .contains("call load() first"));
+    // depth travels as depth, not in the size field
+    let w = WireError::from_error(&Error::TooDeep {
+        depth: 130,
+        limit: 128,
+    });
+    assert_eq!((w.size, w.depth, w.limit), (None, Some(130), Some(128)));
+    assert!(matches!(
+        w.into_error(),
+        Error::TooDeep {
+            depth: 130,
+            limit: 128
+        }
+    ));
+    assert!(matches!(
+        WireError::from_error(&Error::Internal("x".into())).into_error(),
+        Error::Internal(_)
+    ));
+}
+
+#[tokio::test]
+async fn acquiring_with_locking_off_is_a_usage_error() {
+    use edge_sessions::engine::worker::scope::Sessions;
+    let config = Config {
+        locking: edge_sessions::LockingMode::None,
+        ..Config::default()
+    };
+    let sessions = Sessions::new(config.clone(), signer(), Rc::new(backend(&config, 1_000)));
+    let mut scope = sessions.start("", "/", None);
+    let r = scope.acquire(1_000).await;
+    assert!(matches!(r, Err(Error::Usage(_))), "{r:?}");
+}

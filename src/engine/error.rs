@@ -7,6 +7,15 @@ pub enum Error {
     /// A configuration value is missing or malformed; the message names the variable.
     #[error("{0}")]
     Config(String),
+    /// The library was called the wrong way (a programmer's mistake: the session used before
+    /// `load()`, a lock acquired with locking off, a value that is not JSON). The message
+    /// tells the developer what to change; the client sees an opaque 500.
+    #[error("session library misuse: {0}")]
+    Usage(String),
+    /// A bug in this crate's own layers (a message between them that does not parse). Not a
+    /// storage failure: retrying does not help. The string is for logs only.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// The lock on this session was not granted within the configured wait.
     #[error("timed out waiting for the session lock")]
     LockTimeout,
@@ -52,7 +61,7 @@ impl Error {
     /// The HTTP status a client sees for this error.
     pub fn status(&self) -> u16 {
         match self {
-            Error::Config(_) | Error::Random => 500,
+            Error::Config(_) | Error::Usage(_) | Error::Internal(_) | Error::Random => 500,
             Error::LockTimeout | Error::Backend(_) => 503,
             Error::LeaseLost | Error::Gone => 409,
             Error::TooLarge { .. } | Error::TooDeep { .. } => 507,
@@ -64,7 +73,7 @@ impl Error {
     pub fn public_message(&self) -> &'static str {
         match self {
             Error::Config(_) => "session service misconfigured",
-            Error::Random => "internal error",
+            Error::Usage(_) | Error::Internal(_) | Error::Random => "internal error",
             Error::LockTimeout => "session busy, try again",
             Error::Backend(_) => "session storage unavailable",
             Error::LeaseLost => "session changed by a newer request; this change was not saved",
@@ -89,6 +98,8 @@ mod tests {
             Error::Origin(secret.into()),
             Error::BadPatch(secret.into()),
             Error::Config(secret.into()),
+            Error::Usage(secret.into()),
+            Error::Internal(secret.into()),
         ] {
             assert!(!e.public_message().contains("internal/host"));
             assert!(e.status() >= 500);

@@ -85,12 +85,14 @@ pub fn emit(level: Level, event: &str, msg: &str) {
     SINK.with(|s| s.get()(level, &text));
 }
 
-/// Logs a session error by kind before it is answered: misconfiguration and storage failures
-/// as errors, refusals (busy, lease lost, too large, bad update) as warnings. The client sees
+/// Logs a session error by kind before it is answered: misconfiguration, misuse, internal and
+/// storage failures as errors, refusals (busy, lease lost, too large, bad update) as warnings. The client sees
 /// only [`Error::public_message`].
 pub fn report(e: &Error) {
     let (level, event) = match e {
         Error::Config(_) => (Level::Error, "misconfigured"),
+        Error::Usage(_) => (Level::Error, "misuse"),
+        Error::Internal(_) => (Level::Error, "internal_error"),
         Error::LockTimeout => (Level::Warn, "lock_timeout"),
         Error::LeaseLost
         | Error::Gone

@@ -170,12 +170,16 @@ pub struct SweepAnswer {
 /// `too_large`, so the worker rebuilds the same [`Error`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WireError {
-    /// `lock_timeout`, `lease_lost`, `gone`, `too_large`, `config` or `backend`.
+    /// `lock_timeout`, `lease_lost`, `gone`, `too_large`, `too_deep`, `config`, `internal` or
+    /// `backend`.
     pub error: String,
     /// For `too_large`: the encoded size.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<usize>,
-    /// For `too_large`: the limit.
+    /// For `too_deep`: the nesting depth.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub depth: Option<usize>,
+    /// For `too_large` and `too_deep`: the limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<usize>,
 }
@@ -183,20 +187,30 @@ pub struct WireError {
 impl WireError {
     /// The wire form of `e` (details of backend errors stay in the object's log).
     pub fn from_error(e: &Error) -> Self {
-        let (kind, size, limit) = match e {
-            Error::LockTimeout => ("lock_timeout", None, None),
-            Error::LeaseLost => ("lease_lost", None, None),
-            Error::Gone => ("gone", None, None),
-            Error::TooLarge { size, limit } => ("too_large", Some(*size), Some(*limit)),
-            Error::TooDeep { depth, limit } => ("too_deep", Some(*depth), Some(*limit)),
-            Error::Config(_) => ("config", None, None),
-            _ => ("backend", None, None),
+        let mut w = WireError {
+            error: String::new(),
+            size: None,
+            depth: None,
+            limit: None,
         };
-        WireError {
-            error: kind.into(),
-            size,
-            limit,
+        w.error = match e {
+            Error::LockTimeout => "lock_timeout",
+            Error::LeaseLost => "lease_lost",
+            Error::Gone => "gone",
+            Error::TooLarge { size, limit } => {
+                (w.size, w.limit) = (Some(*size), Some(*limit));
+                "too_large"
+            }
+            Error::TooDeep { depth, limit } => {
+                (w.depth, w.limit) = (Some(*depth), Some(*limit));
+                "too_deep"
+            }
+            Error::Config(_) => "config",
+            Error::Usage(_) | Error::Internal(_) => "internal",
+            _ => "backend",
         }
+        .into();
+        w
     }
 
     /// The error the worker reports.
@@ -210,9 +224,10 @@ impl WireError {
                 limit: self.limit.unwrap_or(0),
             },
             "too_deep" => Error::TooDeep {
-                depth: self.size.unwrap_or(0),
+                depth: self.depth.unwrap_or(0),
                 limit: self.limit.unwrap_or(0),
             },
+            "internal" => Error::Internal("the lock object refused a malformed call".into()),
             other => Error::Backend(format!("lock object failed ({other})")),
         }
     }

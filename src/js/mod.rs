@@ -103,7 +103,7 @@ fn js_error(e: Error) -> JsValue {
 }
 
 fn usage(msg: &str) -> JsValue {
-    js_error(Error::Config(msg.to_owned()))
+    js_error(Error::Usage(msg.to_owned()))
 }
 
 /// A value handed over from JavaScript as JSON text.

@@ -22,7 +22,7 @@ pub struct ProxyCore {
 }
 
 fn headers_from(json: &str) -> Result<HeaderList, JsValue> {
-    serde_json::from_str(json).map_err(|e| js_error(Error::Backend(format!("header list: {e}"))))
+    serde_json::from_str(json).map_err(|e| js_error(Error::Internal(format!("header list: {e}"))))
 }
 
 #[wasm_bindgen]
@@ -81,7 +81,7 @@ impl ProxyCore {
             .await?;
             serde_json::to_string(&out)
                 .map(JsValue::from)
-                .map_err(|e| js_error(Error::Backend(e.to_string())))
+                .map_err(|e| js_error(Error::Internal(e.to_string())))
         })
     }
 
@@ -108,7 +108,7 @@ impl ProxyCore {
             Ok((out, after.map(|a| (a, uid, s.id().clone()))))
         })?;
         let out =
-            serde_json::to_string(&out).map_err(|e| js_error(Error::Backend(e.to_string())))?;
+            serde_json::to_string(&out).map_err(|e| js_error(Error::Internal(e.to_string())))?;
         let cell = scope.cell();
         let sessions = self.sessions.inner.clone();
         Ok(run(async move {

@@ -69,7 +69,7 @@ impl SessionsCore {
                 .map_err(js_error)?;
             serde_json::to_string(&list)
                 .map(JsValue::from)
-                .map_err(|e| js_error(Error::Backend(e.to_string())))
+                .map_err(|e| js_error(Error::Internal(e.to_string())))
         })
     }
 

@@ -802,7 +802,7 @@ fn encode<T: Serialize>(r: Result<T, Error>) -> String {
     let reply = match r {
         Ok(v) => Reply::Ok(v),
         Err(e) => {
-            if matches!(e, Error::Backend(_) | Error::Config(_)) {
+            if matches!(e, Error::Backend(_) | Error::Config(_) | Error::Internal(_)) {
                 let msg = format!("session lock object: {e}");
                 log::emit(Level::Error, "storage_failed", &msg);
             }

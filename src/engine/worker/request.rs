@@ -60,7 +60,7 @@ impl RequestSession {
             return Ok(());
         };
         if opened.session.regenerated() || opened.session.is_destroyed() {
-            return Err(Error::Config(
+            return Err(Error::Usage(
                 "acquire the session lock before regenerate() or destroy(), not after".into(),
             ));
         }

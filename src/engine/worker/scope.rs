@@ -164,7 +164,7 @@ impl<B: Backend + Clone> Scope<B> {
     /// Explicit locking: take the lock (FIFO, up to `SESSION_LOCK_TIMEOUT`) and reload under it.
     pub async fn acquire(&mut self, now: u64) -> Result<(), Error> {
         if self.sessions.config.locking == LockingMode::None {
-            return Err(Error::Config(
+            return Err(Error::Usage(
                 "acquiring the lock needs SESSION_LOCKING explicit, implicit or early".into(),
             ));
         }
