@@ -2,6 +2,7 @@
 // client that times each request, a closed-loop load round, percentiles, alternating
 // comparisons, and the CPU time of the workerd processes serving each target.
 import http from "node:http";
+import net from "node:net";
 import path from "node:path";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -171,3 +172,51 @@ export const peerOptions = (origin) => ({
   durableObjects: { PEER_SESSIONS: { className: "PeerSession", useSQLite: true } },
 });
 export const PEER_COOKIE = "peer-session";
+
+// ---- the V8 inspector (bench/profile.mjs, bench/memory.mjs) ----
+
+/** A free loopback port (for an inspector). */
+export const freePort = () =>
+  new Promise((resolve) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+
+/** A Chrome DevTools Protocol client over one inspector WebSocket; every call times out. */
+export async function cdp(url) {
+  const ws = new WebSocket(url);
+  await new Promise((resolve, reject) => ((ws.onopen = resolve), (ws.onerror = reject)));
+  let id = 0;
+  const waiting = new Map();
+  const listeners = new Map(); // event method -> handler
+  ws.onmessage = (ev) => {
+    const msg = JSON.parse(ev.data);
+    if (msg.id === undefined) return listeners.get(msg.method)?.(msg.params);
+    const w = waiting.get(msg.id);
+    if (!w) return;
+    waiting.delete(msg.id);
+    clearTimeout(w.timer);
+    msg.error ? w.reject(new Error(`${w.method}: ${JSON.stringify(msg.error)}`)) : w.resolve(msg.result ?? {});
+  };
+  ws.onclose = () => {
+    for (const w of waiting.values()) w.reject(new Error(`${w.method}: inspector closed`));
+    waiting.clear();
+  };
+  return {
+    send(method, params = {}, timeoutMs = 30000) {
+      const n = ++id;
+      ws.send(JSON.stringify({ id: n, method, params }));
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiting.delete(n);
+          reject(new Error(`${method}: no answer within ${timeoutMs} ms`));
+        }, timeoutMs);
+        waiting.set(n, { method, resolve, reject, timer });
+      });
+    },
+    on: (method, handler) => listeners.set(method, handler),
+    close: () => ws.close(),
+  };
+}

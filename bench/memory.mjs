@@ -49,12 +49,11 @@
 // Usage: node bench/memory.mjs [requests=100000] [clients=8] [samples=40] [targets=proxy,js,js-users]
 //   e.g. node bench/memory.mjs 3000 (a quick run); WASM_BOUND_MB (default 16) sets the bound.
 import http from "node:http";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
-import { PROXY_SCRIPT, agent, root, serve, wasmWorker } from "./lib.mjs";
+import { PROXY_SCRIPT, agent, cdp, freePort, root, serve, wasmWorker } from "./lib.mjs";
 import { startOrigin } from "../tests/e2e/origin.mjs";
 
 // Node 20 has WebSocket behind a flag: run again with it.
@@ -76,53 +75,6 @@ const NAME = "__Host-session";
 const VARS = { SESSION_TIMEOUT: "10s", SESSION_LOCK_TIMEOUT: "200ms", SESSION_LOCK_LEASE: "1s", SESSION_USER_CAP: "8" };
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-
-// ---- the V8 inspector ----
-
-/** A Chrome DevTools Protocol client over one inspector WebSocket; every call times out. */
-async function cdp(url) {
-  const ws = new WebSocket(url);
-  await new Promise((resolve, reject) => ((ws.onopen = resolve), (ws.onerror = reject)));
-  let id = 0;
-  const waiting = new Map();
-  const listeners = new Map(); // event method -> handler
-  ws.onmessage = (ev) => {
-    const msg = JSON.parse(ev.data);
-    if (msg.id === undefined) return listeners.get(msg.method)?.(msg.params);
-    const w = waiting.get(msg.id);
-    if (!w) return;
-    waiting.delete(msg.id);
-    clearTimeout(w.timer);
-    msg.error ? w.reject(new Error(`${w.method}: ${JSON.stringify(msg.error)}`)) : w.resolve(msg.result ?? {});
-  };
-  ws.onclose = () => {
-    for (const w of waiting.values()) w.reject(new Error(`${w.method}: inspector closed`));
-    waiting.clear();
-  };
-  return {
-    send(method, params = {}, timeoutMs = 30000) {
-      const n = ++id;
-      ws.send(JSON.stringify({ id: n, method, params }));
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          waiting.delete(n);
-          reject(new Error(`${method}: no answer within ${timeoutMs} ms`));
-        }, timeoutMs);
-        waiting.set(n, { method, resolve, reject, timer });
-      });
-    },
-    on: (method, handler) => listeners.set(method, handler),
-    close: () => ws.close(),
-  };
-}
 
 /** Objects of a heap snapshot grouped by constructor (other node types by type):
  * key -> { count, bytes } (self sizes). */

@@ -15,11 +15,10 @@
 //
 // Usage: node bench/profile.mjs [requests=3000] [clients=4] [top=10]
 //   PROFILE_JSON=dir writes each raw .cpuprofile there (open in Chrome DevTools).
-import net from "node:net";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
-import { PEER_COOKIE, PROXY_SCRIPT, agent, benchOrigin, get, peerOptions, round, serve, wasmWorker } from "./lib.mjs";
+import { PEER_COOKIE, PROXY_SCRIPT, agent, benchOrigin, cdp, freePort, get, peerOptions, round, serve, wasmWorker } from "./lib.mjs";
 
 // Node 20 has WebSocket behind a flag: run again with it.
 if (typeof WebSocket === "undefined") {
@@ -35,40 +34,6 @@ const SESSIONS = 16 * CLIENTS;
 
 const origin = await benchOrigin();
 const ORIGIN = origin.url;
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-
-/** A minimal Chrome DevTools Protocol client over one inspector WebSocket. */
-async function cdp(url) {
-  const ws = new WebSocket(url);
-  await new Promise((resolve, reject) => {
-    ws.onopen = resolve;
-    ws.onerror = reject;
-  });
-  let id = 0;
-  const waiting = new Map();
-  ws.onmessage = (ev) => {
-    const msg = JSON.parse(ev.data);
-    const w = msg.id !== undefined && waiting.get(msg.id);
-    if (!w) return;
-    waiting.delete(msg.id);
-    msg.error ? w.reject(new Error(JSON.stringify(msg.error))) : w.resolve(msg.result);
-  };
-  return {
-    send(method, params = {}) {
-      const n = ++id;
-      ws.send(JSON.stringify({ id: n, method, params }));
-      return new Promise((resolve, reject) => waiting.set(n, { resolve, reject }));
-    },
-    close: () => ws.close(),
-  };
-}
 
 /** Starts a worker with an inspector port; returns it, its URL and a CDP session on the
  * isolate named `name`. */
