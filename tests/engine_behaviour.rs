@@ -755,7 +755,7 @@ fn cookie_path_domain_and_header_prefix_are_each_checked() {
 }
 
 #[test]
-fn store_params_carry_every_storage_setting() {
+fn object_settings_carry_every_storage_setting() {
     let c = Config {
         max_data_bytes: 1_234,
         lock_wait: Duration::from_secs(5),
@@ -764,7 +764,7 @@ fn store_params_carry_every_storage_setting() {
         log_level: edge_sessions::engine::log::Level::Debug,
         ..Config::default()
     };
-    let back = c.store_params().to_config();
+    let back = edge_sessions::engine::wire::ObjectSettings::of(&c).to_config();
     assert_eq!(back.max_data_bytes, 1_234);
     assert_eq!(back.lock_wait, Duration::from_secs(5));
     assert_eq!(back.lock_lease, Duration::from_secs(7));

@@ -17,8 +17,8 @@ use edge_sessions::engine::session::record::{Change, Record};
 use edge_sessions::engine::wire::{
     ApplyMsg, BeginMsg, DestroyedAnswer, IdMsg, Op, Reply, SweepAnswer, UserAddMsg, UserMsg,
 };
+use edge_sessions::engine::wire::{ObjectSettings, SettingsRef};
 use edge_sessions::engine::worker::store::Begun;
-use edge_sessions::engine::StoreParams;
 use edge_sessions::{Config, Error, Lease, SessionId};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
@@ -294,11 +294,11 @@ impl ObjectHost for Host {
 // ---- messages and replies ----
 
 /// The settings a worker sends: defaults, with a 10 s idle timeout.
-fn params() -> StoreParams {
-    StoreParams {
+fn params() -> ObjectSettings {
+    ObjectSettings {
         timeout_ms: 10_000,
         absolute_ms: None,
-        ..Config::default().store_params()
+        ..ObjectSettings::of(&Config::default())
     }
 }
 
@@ -327,7 +327,7 @@ fn bind(user: &str) -> Binding {
 }
 
 /// A record created at `now` for `user`.
-fn record(p: &StoreParams, now: u64, user: Option<&str>) -> Record {
+fn record(p: &ObjectSettings, now: u64, user: Option<&str>) -> Record {
     let mut r = Record::new(&p.to_config(), map(json!({"n": 1})), now);
     r.user = user.map(str::to_owned);
     r
@@ -344,14 +344,14 @@ fn answer<T: DeserializeOwned>(text: &str) -> Result<T, String> {
 async fn apply_as(
     w: &World,
     sid: &str,
-    p: &StoreParams,
+    p: &ObjectSettings,
     change: Change,
     lease: Option<Lease>,
 ) -> Result<Value, String> {
     let msg = ApplyMsg {
         rid: rid(),
         sid: sid.to_owned(),
-        params: p.clone(),
+        settings: SettingsRef::full(p),
         change,
         lease,
         release: false,
@@ -360,12 +360,17 @@ async fn apply_as(
     answer(&w.object(sid).call(Op::Apply, &body).await)
 }
 
-async fn apply(w: &World, sid: &str, p: &StoreParams, change: Change) -> Result<Value, String> {
+async fn apply(w: &World, sid: &str, p: &ObjectSettings, change: Change) -> Result<Value, String> {
     apply_as(w, sid, p, change, None).await
 }
 
 /// A login: a new session created bound to `user`.
-async fn create_bound(w: &World, sid: &str, user: &str, p: &StoreParams) -> Result<Value, String> {
+async fn create_bound(
+    w: &World,
+    sid: &str,
+    user: &str,
+    p: &ObjectSettings,
+) -> Result<Value, String> {
     let change = Change::Create {
         record: record(p, w.now(), Some(user)),
         bind: Some(bind(user)),
@@ -383,17 +388,17 @@ fn update(key: &str, value: Value, accessed: u64) -> Change {
     }
 }
 
-fn begin_msg(sid: &str, p: &StoreParams, lock: bool) -> String {
+fn begin_msg(sid: &str, p: &ObjectSettings, lock: bool) -> String {
     serde_json::to_string(&BeginMsg {
         rid: rid(),
         sid: sid.to_owned(),
-        params: p.clone(),
+        settings: SettingsRef::full(p),
         lock,
     })
     .unwrap()
 }
 
-async fn begin(w: &World, sid: &str, p: &StoreParams, lock: bool) -> Result<Begun, String> {
+async fn begin(w: &World, sid: &str, p: &ObjectSettings, lock: bool) -> Result<Begun, String> {
     answer(
         &w.object(sid)
             .call(Op::Begin, &begin_msg(sid, p, lock))
@@ -406,11 +411,11 @@ async fn load(w: &World, sid: &str) -> Option<Record> {
     begin(w, sid, &params(), false).await.unwrap().record
 }
 
-fn user_msg(uid: &str, sid: Option<&str>, p: &StoreParams) -> String {
+fn user_msg(uid: &str, sid: Option<&str>, p: &ObjectSettings) -> String {
     serde_json::to_string(&UserMsg {
         uid: uid.to_owned(),
         sid: sid.map(str::to_owned),
-        params: p.clone(),
+        settings: SettingsRef::full(p),
     })
     .unwrap()
 }
@@ -438,10 +443,10 @@ async fn destroy(w: &World, uid: &str, except: Option<&str>) -> Result<Destroyed
     )
 }
 
-async fn sweep(w: &World, sid: &str, p: &StoreParams) -> Result<SweepAnswer, String> {
+async fn sweep(w: &World, sid: &str, p: &ObjectSettings) -> Result<SweepAnswer, String> {
     let body = serde_json::to_string(&IdMsg {
         sid: sid.to_owned(),
-        params: p.clone(),
+        settings: SettingsRef::full(p),
         lease: None,
         caller: None,
     })
@@ -583,7 +588,7 @@ async fn destroying_all_but_one_kills_the_others_and_fences_their_lock_holders()
     assert!(w.stored(&b).is_none());
     assert_eq!(listed_tags(&w, "ann").await, vec![tag(&a)]);
     // b's lock is free: the next request is granted it at once
-    let at_once = StoreParams {
+    let at_once = ObjectSettings {
         wait_ms: 0,
         ..p.clone()
     };
@@ -633,7 +638,7 @@ async fn a_destroy_that_cannot_reach_a_session_fails_and_keeps_it_listed() {
 #[tokio::test(start_paused = true)]
 async fn over_the_cap_the_oldest_session_is_killed_and_unlisted() {
     let w = World::new();
-    let p = StoreParams {
+    let p = ObjectSettings {
         user_cap: 2,
         ..params()
     };
@@ -760,7 +765,7 @@ async fn an_expired_bound_session_is_purged_after_a_restart() {
 // ---- 4b. what a write is billed for ----
 
 /// A new unbound session holding `{"n": 1}`, its creation mirrored to KV by its first alarm.
-async fn mirrored_session(w: &World, p: &StoreParams) -> String {
+async fn mirrored_session(w: &World, p: &ObjectSettings) -> String {
     let sid = new_sid();
     let change = Change::Create {
         record: record(p, w.now(), None),
@@ -994,11 +999,11 @@ async fn deleting_a_bound_session_unlists_it_and_rebinding_moves_it() {
 #[tokio::test(start_paused = true)]
 async fn a_lease_is_released_by_its_token_and_a_stale_token_is_ignored() {
     let w = World::new();
-    let p = StoreParams {
+    let p = ObjectSettings {
         wait_ms: 5_000,
         ..params()
     };
-    let at_once = StoreParams {
+    let at_once = ObjectSettings {
         wait_ms: 0,
         ..p.clone()
     };
@@ -1086,7 +1091,7 @@ async fn operations_are_routed_by_name() {
         sid: a.clone(),
         created: T0,
         bind: bind("a:b"),
-        params: p.clone(),
+        settings: SettingsRef::full(&p),
     })
     .unwrap();
     let text = w.object("user:a:b").call(Op::UserAdd, &bad).await;
@@ -1205,4 +1210,109 @@ async fn a_fenced_write_after_the_purge_leaves_no_storage_behind() {
     let late = apply_as(&w, &b, &p, update("n", json!(2), w.now()), Some(lease)).await;
     assert_eq!(late.unwrap_err(), "lease_lost");
     assert_nothing_left(&w, &b).await;
+}
+
+// ---- the object keeps its callers' settings ----
+
+/// A `begin` naming the settings by version only.
+async fn begin_named(w: &World, sid: &str, p: &ObjectSettings) -> Result<Begun, String> {
+    let body = serde_json::to_string(&BeginMsg {
+        rid: rid(),
+        sid: sid.to_owned(),
+        settings: SettingsRef {
+            v: p.version(),
+            full: None,
+        },
+        lock: true,
+    })
+    .unwrap();
+    answer(&w.object(sid).call(Op::Begin, &body).await)
+}
+
+#[tokio::test(start_paused = true)]
+async fn settings_sent_once_serve_later_calls_and_later_incarnations() {
+    let w = World::new();
+    let p = params();
+    let a = new_sid();
+    // nothing known of `a` yet: a call naming the settings by version is refused, so the
+    // caller sends them
+    assert_eq!(begin_named(&w, &a, &p).await.unwrap_err(), "settings");
+    let change = Change::Create {
+        record: record(&p, w.now(), None),
+        bind: None,
+    };
+    apply(&w, &a, &p, change).await.unwrap();
+    let lease = begin_named(&w, &a, &p)
+        .await
+        .unwrap()
+        .lease
+        .expect("locked");
+    // the lease is the one the settings say
+    assert_eq!(lease.expires, w.now() + p.lease_ms);
+    w.object(&a).release_token(lease.token);
+
+    // a new incarnation reads them back with who it is, once
+    w.restart(&a);
+    let got = begin_named(&w, &a, &p).await.unwrap();
+    assert!(got.record.is_some());
+    w.object(&a).release_token(got.lease.unwrap().token);
+
+    // other settings (a deploy changed them) are asked for
+    let q = ObjectSettings {
+        lease_ms: p.lease_ms + 1_000,
+        ..p.clone()
+    };
+    assert_eq!(begin_named(&w, &a, &q).await.unwrap_err(), "settings");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_read_that_sent_other_settings_persists_them_for_the_next_incarnation() {
+    let w = World::new();
+    let p = params();
+    let a = new_sid();
+    let change = Change::Create {
+        record: record(&p, w.now(), None),
+        bind: None,
+    };
+    apply(&w, &a, &p, change).await.unwrap();
+    let q = ObjectSettings {
+        wait_ms: p.wait_ms + 500,
+        ..p.clone()
+    };
+    w.restart(&a);
+    assert_eq!(begin_named(&w, &a, &q).await.unwrap_err(), "settings");
+    let written = w.rows_written(&a);
+    let got = begin(&w, &a, &q, true).await.unwrap();
+    w.object(&a).release_token(got.lease.unwrap().token);
+    assert_eq!(w.rows_written(&a), written + 1, "who it is, written once");
+    w.restart(&a);
+    let again = begin_named(&w, &a, &q).await.unwrap();
+    assert!(again.record.is_some());
+    // and the same settings again cost nothing more
+    w.object(&a).release_token(again.lease.unwrap().token);
+    let got = begin(&w, &a, &q, false).await.unwrap();
+    assert!(got.record.is_some());
+    assert_eq!(w.rows_written(&a), written + 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_object_applies_the_data_limit_the_caller_names() {
+    let w = World::new();
+    let small = ObjectSettings {
+        max_data_bytes: 16,
+        ..params()
+    };
+    let a = new_sid();
+    let change = Change::Create {
+        record: record(&small, w.now(), None),
+        bind: None,
+    };
+    apply(&w, &a, &small, change).await.unwrap();
+    let big = update("k", json!("a value well over sixteen bytes"), w.now());
+    assert_eq!(
+        apply(&w, &a, &small, big.clone()).await.unwrap_err(),
+        "too_large"
+    );
+    // the same change under the default limit goes through
+    apply(&w, &a, &params(), big).await.unwrap();
 }

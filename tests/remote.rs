@@ -457,3 +457,52 @@ async fn only_unmarked_failures_on_a_held_channel_are_asked_of_the_object() {
     assert_eq!(c[2].channel.as_deref(), Some(ch.as_str()));
     assert!(b.transport().forgotten.borrow().is_empty());
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn settings_go_by_version_and_whole_only_when_asked_or_for_a_new_object() {
+    let settings = |c: &Call| c.body["settings"].clone();
+    let b = remote(vec![granted(7)]);
+    let id = sid();
+    let begun = b.begin(&id, true).await.unwrap();
+    b.apply(&id, &refresh(), begun.lease.as_ref(), true)
+        .await
+        .unwrap();
+    let seen = calls(&b);
+    let v = settings(&seen[0])["v"].clone();
+    assert!(v.is_u64(), "{seen:?}");
+    for c in &seen {
+        assert_eq!(settings(c), json!({ "v": v }), "by version only: {c:?}");
+    }
+    // a new session's object has none: its create carries them
+    let create = Change::Create {
+        record: edge_sessions::engine::Record::new(&Config::default(), Default::default(), 1),
+        bind: None,
+    };
+    b.apply(&sid(), &create, None, false).await.unwrap();
+    let whole = settings(calls(&b).last().unwrap());
+    assert_eq!(whole["v"], v);
+    assert_eq!(whole["full"]["max_data_bytes"], json!(4096));
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn an_object_without_the_settings_is_asked_again_with_them_once() {
+    let unknown = || refused(json!({"error": "settings"}));
+    let b = remote(vec![unknown(), granted(3)]);
+    let id = sid();
+    let begun = b.begin(&id, true).await.unwrap();
+    assert_eq!(begun.lease.map(|l| l.token), Some(3));
+    let seen = calls(&b);
+    assert_eq!(seen.len(), 2);
+    assert!(seen[0].body["settings"].get("full").is_none());
+    assert!(seen[1].body["settings"]["full"].is_object());
+    // the same call, on the same channel (not a new billed call on a stub), same call id
+    assert_eq!(seen[0].body["rid"], seen[1].body["rid"]);
+    assert_eq!(seen[0].channel, seen[1].channel);
+    assert!(b.transport().waits.borrow().is_empty());
+
+    // refused again with them: an internal error, not a loop
+    let b = remote(vec![unknown(), unknown(), unknown()]);
+    let err = b.apply(&sid(), &refresh(), None, false).await.unwrap_err();
+    assert!(matches!(err, Error::Internal(_)), "{err}");
+    assert_eq!(calls(&b).len(), 2);
+}

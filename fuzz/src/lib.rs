@@ -20,6 +20,7 @@ use edge_sessions::engine::session::edits::{
 use edge_sessions::engine::session::patch::merge_patch;
 use edge_sessions::engine::session::record::{apply_op, Applied, Change, FORMAT};
 use edge_sessions::engine::session::signing::Verified;
+use edge_sessions::engine::wire::ObjectSettings;
 use edge_sessions::engine::Record;
 use edge_sessions::{Config, Session, SessionId, Signer};
 use serde_json::{Map, Value};
@@ -380,10 +381,8 @@ pub fn check_config(data: &[u8]) {
         assert!(c.validate().is_ok());
         assert!((0.0..=1.0).contains(&c.refresh_share));
         assert!(c.max_data_bytes <= edge_sessions::engine::config::MAX_DATA_BYTES);
-        assert_eq!(
-            c.store_params().to_config().store_params(),
-            c.store_params()
-        );
+        let settings = ObjectSettings::of(&c);
+        assert_eq!(ObjectSettings::of(&settings.to_config()), settings);
         let path = cookies::cookie_path(&c.cookie, Some("/p"));
         let set = cookies::session_cookie(&c.cookie, "v".into(), c.timeout, path);
         assert!(set.starts_with(&format!("{}=v", c.cookie.name)));

@@ -590,68 +590,6 @@ pub fn parse_origin(value: Option<&str>) -> Result<String, Error> {
     Ok(base.trim_end_matches('/').to_owned())
 }
 
-/// The part of the config a session's serialization point (its Durable Object) needs. It
-/// travels with every call, so the object always applies the caller's settings, whether they
-/// came from worker vars or from a JavaScript caller's options.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct StoreParams {
-    /// Idle timeout, ms.
-    pub timeout_ms: u64,
-    /// Absolute lifetime, ms.
-    pub absolute_ms: Option<u64>,
-    /// Data size budget, bytes.
-    pub max_bytes: usize,
-    /// Lock lease, ms.
-    pub lease_ms: u64,
-    /// Lock wait, ms.
-    pub wait_ms: u64,
-    /// KV key prefix.
-    pub key_prefix: String,
-    /// What the object logs.
-    #[serde(default)]
-    pub log_level: crate::engine::log::Level,
-    /// Most live sessions per user.
-    #[serde(default = "default_user_cap")]
-    pub user_cap: usize,
-}
-
-fn default_user_cap() -> usize {
-    100
-}
-
-impl Config {
-    /// The parameters the storage side needs.
-    pub fn store_params(&self) -> StoreParams {
-        StoreParams {
-            timeout_ms: self.timeout.as_millis() as u64,
-            absolute_ms: self.absolute_timeout.map(|d| d.as_millis() as u64),
-            max_bytes: self.max_data_bytes,
-            lease_ms: self.lock_lease.as_millis() as u64,
-            wait_ms: self.lock_wait.as_millis() as u64,
-            key_prefix: self.key_prefix.clone(),
-            log_level: self.log_level,
-            user_cap: self.user_cap,
-        }
-    }
-}
-
-impl StoreParams {
-    /// A config carrying these parameters (the rest at defaults), for the shared record rules.
-    pub fn to_config(&self) -> Config {
-        Config {
-            timeout: Duration::from_millis(self.timeout_ms),
-            absolute_timeout: self.absolute_ms.map(Duration::from_millis),
-            max_data_bytes: self.max_bytes,
-            lock_lease: Duration::from_millis(self.lease_ms),
-            lock_wait: Duration::from_millis(self.wait_ms),
-            key_prefix: self.key_prefix.clone(),
-            log_level: self.log_level,
-            user_cap: self.user_cap,
-            ..Config::default()
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -782,21 +720,6 @@ mod tests {
             );
         }
         assert_eq!(read.borrow().len() + 1, VAR_NAMES.len());
-    }
-
-    #[test]
-    fn store_params_round_trip() {
-        let c = from(&[
-            ("SESSION_TIMEOUT", "5m"),
-            ("SESSION_ABSOLUTE_TIMEOUT", "1h"),
-            ("SESSION_LOCK_LEASE", "2s"),
-        ])
-        .unwrap();
-        let back = c.store_params().to_config();
-        assert_eq!(back.timeout, c.timeout);
-        assert_eq!(back.absolute_timeout, c.absolute_timeout);
-        assert_eq!(back.lock_lease, c.lock_lease);
-        assert_eq!(back.store_params(), c.store_params());
     }
 
     #[test]

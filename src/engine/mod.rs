@@ -24,9 +24,7 @@ pub mod sweep;
 pub mod wire;
 pub mod worker;
 
-pub use config::{
-    CommitMode, Config, CookieConfig, HeaderNames, LockingMode, SameSite, StoreParams,
-};
+pub use config::{CommitMode, Config, CookieConfig, HeaderNames, LockingMode, SameSite};
 pub use error::Error;
 pub use object::lock::{FifoLock, Lease};
 pub use session::id::SessionId;

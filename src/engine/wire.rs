@@ -2,12 +2,106 @@
 //! ([`crate::engine::worker::remote`]) and callee ([`crate::engine::object`]), so neither imports the other's types.
 //! Each call is one operation ([`Op`]) with a JSON message; every answer is a [`Reply`]. Every call carries a call id (`rid`): a call retried after a transport
 //! failure is recognised, so it never queues behind its own lease or applies twice.
+//!
+//! The object's settings ([`ObjectSettings`]) are named in every message by their version
+//! ([`SettingsRef`]) and sent whole only where the object may not hold them yet; the object
+//! keeps them per incarnation and persists the ones its record was written with.
+
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::log::Level;
 use crate::engine::object::user::Binding;
 use crate::engine::session::record::Change;
-use crate::engine::{Error, Lease, StoreParams};
+use crate::engine::{Config, Error, Lease};
+
+/// The part of the config a session's object needs, with the worker's names. They come from
+/// its callers (worker vars, or a JavaScript caller's options), not from the object's own
+/// env: the object applies the limits the worker checked, under the same names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectSettings {
+    /// Idle timeout, ms.
+    pub timeout_ms: u64,
+    /// Absolute lifetime, ms.
+    pub absolute_ms: Option<u64>,
+    /// The data size budget, bytes (`SESSION_MAX_BYTES`, [`Config::max_data_bytes`]).
+    pub max_data_bytes: usize,
+    /// Lock lease, ms.
+    pub lease_ms: u64,
+    /// Lock wait, ms.
+    pub wait_ms: u64,
+    /// KV key prefix.
+    pub key_prefix: String,
+    /// What the object logs.
+    pub log_level: Level,
+    /// Most live sessions per user.
+    pub user_cap: usize,
+}
+
+impl ObjectSettings {
+    /// The settings `config` gives the object.
+    pub fn of(config: &Config) -> Self {
+        ObjectSettings {
+            timeout_ms: config.timeout.as_millis() as u64,
+            absolute_ms: config.absolute_timeout.map(|d| d.as_millis() as u64),
+            max_data_bytes: config.max_data_bytes,
+            lease_ms: config.lock_lease.as_millis() as u64,
+            wait_ms: config.lock_wait.as_millis() as u64,
+            key_prefix: config.key_prefix.clone(),
+            log_level: config.log_level,
+            user_cap: config.user_cap,
+        }
+    }
+
+    /// A config carrying these settings (the rest at defaults), for the shared record rules.
+    /// The object builds it once per settings version, not per call.
+    pub fn to_config(&self) -> Config {
+        Config {
+            timeout: Duration::from_millis(self.timeout_ms),
+            absolute_timeout: self.absolute_ms.map(Duration::from_millis),
+            max_data_bytes: self.max_data_bytes,
+            lock_lease: Duration::from_millis(self.lease_ms),
+            lock_wait: Duration::from_millis(self.wait_ms),
+            key_prefix: self.key_prefix.clone(),
+            log_level: self.log_level,
+            user_cap: self.user_cap,
+            ..Config::default()
+        }
+    }
+
+    /// Their version: a 64-bit FNV-1a hash of their JSON text, the same in every build that
+    /// writes the same JSON.
+    pub fn version(&self) -> u64 {
+        let text = serde_json::to_string(self).unwrap_or_default();
+        text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
+    }
+}
+
+/// How a message names its caller's settings: always by version, and whole on a call that
+/// may reach an object that does not hold them (a new session, a sweep, a user's index).
+/// An object that does not know the version answers [`WireError::SETTINGS`], and the caller
+/// sends the call again with them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingsRef {
+    /// [`ObjectSettings::version`] of the caller's settings.
+    pub v: u64,
+    /// The settings, when sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full: Option<ObjectSettings>,
+}
+
+impl SettingsRef {
+    /// The settings, sent whole.
+    pub fn full(settings: &ObjectSettings) -> Self {
+        SettingsRef {
+            v: settings.version(),
+            full: Some(settings.clone()),
+        }
+    }
+}
 
 /// The object's operations: one RPC method each on the JavaScript class, one path each on
 /// the workers-rs class.
@@ -67,6 +161,28 @@ impl Op {
     }
 }
 
+/// A message naming its caller's settings (every message but the answers).
+pub trait Message {
+    /// The settings it names.
+    fn settings(&self) -> &SettingsRef;
+    /// The same, to send them whole.
+    fn settings_mut(&mut self) -> &mut SettingsRef;
+}
+
+macro_rules! message {
+    ($($t:ty),*) => {
+        $(impl Message for $t {
+            fn settings(&self) -> &SettingsRef {
+                &self.settings
+            }
+            fn settings_mut(&mut self) -> &mut SettingsRef {
+                &mut self.settings
+            }
+        })*
+    };
+}
+message!(BeginMsg, ApplyMsg, IdMsg, UserAddMsg, UserMsg);
+
 /// Every answer of the object: `{"ok": value}` or `{"err": WireError}`. A refusal is an
 /// answer, not a failed call, so the caller never retries it.
 #[derive(Debug, Serialize, Deserialize)]
@@ -86,7 +202,7 @@ pub struct BeginMsg {
     /// Session id (the object's name).
     pub sid: String,
     /// The caller's settings.
-    pub params: StoreParams,
+    pub settings: SettingsRef,
     /// Take the lock first.
     pub lock: bool,
 }
@@ -99,7 +215,7 @@ pub struct ApplyMsg {
     /// Session id.
     pub sid: String,
     /// The caller's settings.
-    pub params: StoreParams,
+    pub settings: SettingsRef,
     /// The change.
     pub change: Change,
     /// The caller's lease, if it holds the lock.
@@ -114,7 +230,7 @@ pub struct IdMsg {
     /// Session id.
     pub sid: String,
     /// The caller's settings.
-    pub params: StoreParams,
+    pub settings: SettingsRef,
     /// Lease to release (for `release`).
     pub lease: Option<Lease>,
     /// For `release` without a lease: release whatever the call with this id was granted or
@@ -136,7 +252,7 @@ pub struct UserAddMsg {
     /// The binding (client description, the id it replaces).
     pub bind: Binding,
     /// The caller's settings (the cap).
-    pub params: StoreParams,
+    pub settings: SettingsRef,
 }
 
 /// `userRemove` (`sid`: the session), `userList` (`sid`: the caller's own session, marked
@@ -149,7 +265,7 @@ pub struct UserMsg {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
     /// The caller's settings.
-    pub params: StoreParams,
+    pub settings: SettingsRef,
 }
 
 /// Answer of `userDestroy`.
@@ -170,8 +286,8 @@ pub struct SweepAnswer {
 /// `too_large`, so the worker rebuilds the same [`Error`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WireError {
-    /// `lock_timeout`, `lease_lost`, `gone`, `too_large`, `too_deep`, `config`, `internal` or
-    /// `backend`.
+    /// `lock_timeout`, `lease_lost`, `gone`, `too_large`, `too_deep`, `config`, `internal`,
+    /// `settings` or `backend`.
     pub error: String,
     /// For `too_large`: the encoded size.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -185,6 +301,20 @@ pub struct WireError {
 }
 
 impl WireError {
+    /// The kind an object answers when it does not hold the settings a call names by version
+    /// only: the caller sends them and asks again.
+    pub const SETTINGS: &'static str = "settings";
+
+    /// The refusal [`WireError::SETTINGS`].
+    pub fn settings_unknown() -> Self {
+        WireError {
+            error: Self::SETTINGS.into(),
+            size: None,
+            depth: None,
+            limit: None,
+        }
+    }
+
     /// The wire form of `e` (details of backend errors stay in the object's log).
     pub fn from_error(e: &Error) -> Self {
         let mut w = WireError {
@@ -228,7 +358,53 @@ impl WireError {
                 limit: self.limit.unwrap_or(0),
             },
             "internal" => Error::Internal("the lock object refused a malformed call".into()),
+            "settings" => {
+                Error::Internal("the lock object did not take the caller's settings".into())
+            }
             other => Error::Backend(format!("lock object failed ({other})")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_carry_every_object_setting() {
+        let c = Config::from_vars(|n| {
+            [
+                ("SESSION_TIMEOUT", "5m"),
+                ("SESSION_ABSOLUTE_TIMEOUT", "1h"),
+                ("SESSION_LOCK_LEASE", "2s"),
+            ]
+            .iter()
+            .find(|(k, _)| *k == n)
+            .map(|(_, v)| v.to_string())
+        })
+        .unwrap();
+        let back = ObjectSettings::of(&c).to_config();
+        assert_eq!(back.timeout, c.timeout);
+        assert_eq!(back.absolute_timeout, c.absolute_timeout);
+        assert_eq!(back.lock_lease, c.lock_lease);
+        assert_eq!(ObjectSettings::of(&back), ObjectSettings::of(&c));
+    }
+
+    #[test]
+    fn a_version_names_one_set_of_settings() {
+        let a = ObjectSettings::of(&Config::default());
+        let mut b = a.clone();
+        assert_eq!(a.version(), b.version());
+        b.max_data_bytes -= 1;
+        assert_ne!(a.version(), b.version());
+        b = a.clone();
+        b.key_prefix.push('x');
+        assert_ne!(a.version(), b.version());
+        let text = serde_json::to_string(&SettingsRef::full(&a)).unwrap();
+        let back: SettingsRef = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.v, a.version());
+        assert_eq!(back.full.as_ref(), Some(&a));
+        let bare = SettingsRef { v: 7, full: None };
+        assert_eq!(serde_json::to_string(&bare).unwrap(), r#"{"v":7}"#);
     }
 }

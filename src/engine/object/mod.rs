@@ -13,24 +13,27 @@
 
 pub mod lock;
 pub mod recent;
+pub mod settings;
 pub mod throttle;
 pub mod user;
 
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::engine::log::{self, Level};
 use crate::engine::object::recent::RecentCalls;
+use crate::engine::object::settings::{Installed, SettingsCache};
 use crate::engine::object::throttle::{mirror_needed, next_slot, WriteSlot};
 use crate::engine::object::user::{check_user, index_name, Binding, Listed, UserIndex};
 use crate::engine::session::record::Change;
 use crate::engine::session::record::{apply_op, Applied, Record};
 use crate::engine::wire::{ApplyMsg, BeginMsg, DestroyedAnswer, IdMsg, Op, Reply, SweepAnswer};
-use crate::engine::wire::{UserAddMsg, UserMsg, WireError};
+use crate::engine::wire::{Message, ObjectSettings, SettingsRef, UserAddMsg, UserMsg, WireError};
 use crate::engine::worker::retry::mirror_backoff;
 use crate::engine::worker::store::Begun;
-use crate::engine::{Config, Error, FifoLock, SessionId, StoreParams};
+use crate::engine::{Config, Error, FifoLock, SessionId};
 
 /// What a session lock object needs from its runtime. Every storage call may fail; the object
 /// then answers an opaque backend error and reloads from storage next time.
@@ -90,11 +93,15 @@ enum Slot {
     Present(Record),
 }
 
-/// Who this object is, persisted so the alarm can mirror after a restart.
+/// Who this object is, and the settings its record was last written with, persisted so the
+/// alarm can mirror after a restart and a later incarnation knows its callers' settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Identity {
     sid: String,
     key_prefix: String,
+    /// Absent in rows written before the object kept its settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    settings: Option<SettingsRef>,
 }
 
 const REC: &str = "rec";
@@ -114,6 +121,8 @@ pub struct LockObject<H> {
     mirror_failures: Cell<u32>,
     alarm_at: Cell<Option<u64>>,
     recent: RefCell<RecentCalls>,
+    /// The callers' settings this incarnation holds.
+    settings: SettingsCache,
     /// As a user's index (named `user:<uid>`): its entries, loaded once.
     index: RefCell<Option<UserIndex>>,
 }
@@ -133,6 +142,7 @@ impl<H: ObjectHost> LockObject<H> {
             mirror_failures: Cell::new(0),
             alarm_at: Cell::new(None),
             recent: RefCell::new(RecentCalls::default()),
+            settings: SettingsCache::default(),
             index: RefCell::new(None),
         }
     }
@@ -146,38 +156,33 @@ impl<H: ObjectHost> LockObject<H> {
     /// [`Reply`]. Failures are answered too (logged here, opaque on the wire).
     pub async fn call(&self, op: Op, body: &str) -> String {
         match op {
-            Op::Begin => serve(body, |m| self.begin(m)).await,
-            Op::Apply => serve(body, |m| self.apply_then_release(m)).await,
-            Op::Release => serve(body, |m| async move { Ok(self.release(&m)) }).await,
-            Op::Sweep => serve(body, |m| self.sweep(m)).await,
+            Op::Begin => self.serve(body, |m, s| self.begin(m, s)).await,
+            Op::Apply => self.serve(body, |m, s| self.apply_then_release(m, s)).await,
+            Op::Release => match read::<IdMsg>(body) {
+                Ok(m) => encode(Ok(self.release(&m))),
+                Err(e) => encode::<()>(Err(e)),
+            },
+            Op::Sweep => self.serve(body, |m, s| self.sweep(m, s)).await,
             Op::Kill => {
-                serve(
-                    body,
-                    |m| async move { self.kill(m).await.map(|()| Done {}) },
-                )
-                .await
+                let kill = |m, s| async move { self.kill(m, s).await.map(|()| Done {}) };
+                self.serve(body, kill).await
             }
             Op::UserAdd => {
-                serve(
-                    body,
-                    |m| async move { self.user_add(m).await.map(|()| Done {}) },
-                )
-                .await
+                let add = |m, s| async move { self.user_add(m, s).await.map(|()| Done {}) };
+                self.serve(body, add).await
             }
             Op::UserRemove => {
-                serve(body, |m| async move {
-                    self.user_remove(m).await.map(|()| Done {})
-                })
-                .await
+                let remove = |m, _| async move { self.user_remove(m).await.map(|()| Done {}) };
+                self.serve(body, remove).await
             }
-            Op::UserList => serve(body, |m| self.user_list(m)).await,
-            Op::UserDestroy => serve(body, |m| self.user_destroy(m)).await,
+            Op::UserList => self.serve(body, |m, _| self.user_list(m)).await,
+            Op::UserDestroy => self.serve(body, |m, s| self.user_destroy(m, s)).await,
         }
     }
 
     /// `apply`, then the release the caller asked for, whatever the outcome.
-    async fn apply_then_release(&self, m: ApplyMsg) -> Result<Done, Error> {
-        let r = self.apply(&m).await;
+    async fn apply_then_release(&self, m: ApplyMsg, s: Rc<Installed>) -> Result<Done, Error> {
+        let r = self.apply(&m, &s).await;
         if let (true, Some(l)) = (m.release, m.lease) {
             self.lock.release(l.token, self.host.now());
         }
@@ -199,14 +204,16 @@ impl<H: ObjectHost> LockObject<H> {
     /// Answers a `begin` like [`Self::call`], also giving the token of the lease it granted,
     /// so the runtime class can tie the lease to the caller's RPC session.
     pub async fn begin_leased(&self, body: &str) -> (String, Option<u64>) {
-        match read::<BeginMsg>(body) {
-            Ok(m) => {
-                let r = self.begin(m).await;
-                let token = r.as_ref().ok().and_then(|b| b.lease.map(|l| l.token));
-                (encode(r), token)
-            }
-            Err(e) => (encode::<()>(Err(e)), None),
-        }
+        let m = match read::<BeginMsg>(body) {
+            Ok(m) => m,
+            Err(e) => return (encode::<()>(Err(e)), None),
+        };
+        let Some(s) = self.settings_for(&m.settings).await else {
+            return (settings_unknown(), None);
+        };
+        let r = self.begin(m, s).await;
+        let token = r.as_ref().ok().and_then(|b| b.lease.map(|l| l.token));
+        (encode(r), token)
     }
 
     /// Releases the lease `token` (its caller's RPC session ended); a stale token is ignored.
@@ -225,17 +232,79 @@ impl<H: ObjectHost> LockObject<H> {
         }
     }
 
-    /// Parses the id on the wire and remembers who this object is.
-    fn remember(&self, sid: &str, params: &StoreParams) -> Result<SessionId, Error> {
-        log::set_level(params.log_level);
+    /// Reads an operation's message, finds the settings it names, runs it, and answers its
+    /// result as a [`Reply`]; a version this incarnation does not hold is refused with
+    /// [`WireError::SETTINGS`], and the caller sends the settings.
+    async fn serve<M, R, F, Fut>(&self, body: &str, op: F) -> String
+    where
+        M: serde::de::DeserializeOwned + Message,
+        R: Serialize,
+        F: FnOnce(M, Rc<Installed>) -> Fut,
+        Fut: std::future::Future<Output = Result<R, Error>>,
+    {
+        let m = match read::<M>(body) {
+            Ok(m) => m,
+            Err(e) => return encode::<()>(Err(e)),
+        };
+        match self.settings_for(m.settings()).await {
+            Some(s) => encode(op(m, s).await),
+            None => settings_unknown(),
+        }
+    }
+
+    /// The settings `r` names: sent with it, held by this incarnation, or the copy this
+    /// object persisted with its record (read once, on the first call of an incarnation).
+    async fn settings_for(&self, r: &SettingsRef) -> Option<Rc<Installed>> {
+        if let Some(s) = self.settings.resolve(r) {
+            if r.full.is_some() {
+                log::set_level(s.settings.log_level);
+            }
+            return Some(s);
+        }
+        let who = self.load_identity().await?;
+        match who.settings {
+            Some(SettingsRef {
+                v,
+                full: Some(full),
+            }) if v == r.v => {
+                log::set_level(full.log_level);
+                Some(self.settings.install(v, full))
+            }
+            _ => None,
+        }
+    }
+
+    /// A read that had to send its settings (this object's record was written with other
+    /// settings, or before objects kept them) persists them with who this object is, so its
+    /// later reads name them by version only. Best effort: the read goes on if that fails.
+    async fn keep_settings(&self, sid: &str, s: &Installed) {
+        let kept = match self.remember(sid, s) {
+            Ok(_) => self.save_identity().await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = kept {
+            let msg = format!("keeping the callers' settings deferred: {e}");
+            log::emit(Level::Warn, "settings_deferred", &msg);
+        }
+    }
+
+    /// Parses the id on the wire and remembers who this object is, with the settings its
+    /// next write is made with (persisted by [`Self::save_identity`]).
+    fn remember(&self, sid: &str, s: &Installed) -> Result<SessionId, Error> {
         let id = SessionId::parse(sid)
             .ok_or_else(|| Error::Backend("bad session id on the wire".into()))?;
         let mut who = self.identity.borrow_mut();
-        if who.is_none() {
+        let current = who.as_ref().and_then(|w| w.settings.as_ref()).map(|r| r.v);
+        if who.is_none() || current != Some(s.v) {
             *who = Some(Identity {
                 sid: sid.to_owned(),
-                key_prefix: params.key_prefix.clone(),
+                key_prefix: s.settings.key_prefix.clone(),
+                settings: Some(SettingsRef {
+                    v: s.v,
+                    full: Some(s.settings.clone()),
+                }),
             });
+            self.identity_saved.set(false);
         }
         Ok(id)
     }
@@ -270,12 +339,13 @@ impl<H: ObjectHost> LockObject<H> {
         }
     }
 
-    async fn begin(&self, msg: BeginMsg) -> Result<Begun, Error> {
-        self.remember(&msg.sid, &msg.params)?;
+    async fn begin(&self, msg: BeginMsg, s: Rc<Installed>) -> Result<Begun, Error> {
+        SessionId::parse(&msg.sid)
+            .ok_or_else(|| Error::Backend("bad session id on the wire".into()))?;
         let lease = if msg.lock {
             let now = || self.host.now();
             let sleep = |ms| self.host.sleep(ms);
-            let (wait, lease) = (msg.params.wait_ms, msg.params.lease_ms);
+            let (wait, lease) = (s.settings.wait_ms, s.settings.lease_ms);
             Some(
                 self.lock
                     .acquire_as(Some(&msg.rid), now, wait, lease, sleep)
@@ -286,6 +356,9 @@ impl<H: ObjectHost> LockObject<H> {
         };
         match self.current().await {
             Ok(rec) => {
+                if msg.settings.full.is_some() && rec.is_some() {
+                    self.keep_settings(&msg.sid, &s).await;
+                }
                 let now = self.host.now();
                 Ok(Begun {
                     lease,
@@ -301,8 +374,8 @@ impl<H: ObjectHost> LockObject<H> {
         }
     }
 
-    async fn apply(&self, msg: &ApplyMsg) -> Result<(), Error> {
-        let r = self.apply_checked(msg).await;
+    async fn apply(&self, msg: &ApplyMsg, s: &Installed) -> Result<(), Error> {
+        let r = self.apply_checked(msg, s).await;
         let stored = matches!(*self.slot.borrow(), Slot::Present(_));
         if r.is_err() && !stored && self.identity_saved.get() {
             // refused with nothing (known to be) stored: the identity saved on the way must not
@@ -312,11 +385,11 @@ impl<H: ObjectHost> LockObject<H> {
         r
     }
 
-    async fn apply_checked(&self, msg: &ApplyMsg) -> Result<(), Error> {
+    async fn apply_checked(&self, msg: &ApplyMsg, s: &Installed) -> Result<(), Error> {
         if self.recent.borrow().completed(&msg.rid) {
             return Ok(()); // a retry of a call that was applied: answer it again
         }
-        self.remember(&msg.sid, &msg.params)?;
+        self.remember(&msg.sid, s)?;
         // Who this object is goes to storage before any record, so the alarm can always mirror
         // and purge what was written.
         self.save_identity().await?;
@@ -330,7 +403,7 @@ impl<H: ObjectHost> LockObject<H> {
                     Change::Create { record, .. } => record.created,
                     _ => self.current().await?.map_or(0, |r| r.created),
                 };
-                self.index_add(&msg.sid, created, b, &msg.params).await?;
+                self.index_add(&msg.sid, created, b, &s.settings).await?;
                 Some(b.user.clone())
             }
             None => None,
@@ -341,14 +414,14 @@ impl<H: ObjectHost> LockObject<H> {
             Some(l) => self.lock.check(l.token, now),
             None => Ok(()),
         };
-        let applied = checked
-            .and_then(|()| apply_op(&msg.params.to_config(), current.as_ref(), &msg.change, now));
+        let applied =
+            checked.and_then(|()| apply_op(&s.config, current.as_ref(), &msg.change, now));
         let applied = match applied {
             Ok(a) => a,
             Err(e) => {
                 if let Some(uid) = listed {
                     // refused after all (a kill, a lost lease): take the listing back
-                    let _ = self.index_remove(&uid, &msg.sid, &msg.params).await;
+                    let _ = self.index_remove(&uid, &msg.sid, &s.settings).await;
                 }
                 return Err(e);
             }
@@ -378,7 +451,7 @@ impl<H: ObjectHost> LockObject<H> {
         if let Some(uid) = unbound {
             // best effort: a failure leaves an entry for a dead session, which a later
             // "log out everywhere" destroys again harmlessly
-            if let Err(e) = self.index_remove(&uid, &msg.sid, &msg.params).await {
+            if let Err(e) = self.index_remove(&uid, &msg.sid, &s.settings).await {
                 let msg = format!("user index update deferred: {e}");
                 log::emit(Level::Warn, "user_index_failed", &msg);
             }
@@ -400,14 +473,14 @@ impl<H: ObjectHost> LockObject<H> {
         sid: &str,
         created: u64,
         bind: &Binding,
-        params: &StoreParams,
+        settings: &ObjectSettings,
     ) -> Result<(), Error> {
         let msg = UserAddMsg {
             uid: bind.user.clone(),
             sid: sid.to_owned(),
             created,
             bind: bind.clone(),
-            params: params.clone(),
+            settings: SettingsRef::full(settings),
         };
         self.ask::<serde_json::Value>(&index_name(&bind.user), Op::UserAdd, &msg)
             .await
@@ -415,11 +488,16 @@ impl<H: ObjectHost> LockObject<H> {
     }
 
     /// Asks `uid`'s index to unlist `sid`.
-    async fn index_remove(&self, uid: &str, sid: &str, params: &StoreParams) -> Result<(), Error> {
+    async fn index_remove(
+        &self,
+        uid: &str,
+        sid: &str,
+        settings: &ObjectSettings,
+    ) -> Result<(), Error> {
         let msg = UserMsg {
             uid: uid.to_owned(),
             sid: Some(sid.to_owned()),
-            params: params.clone(),
+            settings: SettingsRef::full(settings),
         };
         self.ask::<serde_json::Value>(&index_name(uid), Op::UserRemove, &msg)
             .await
@@ -444,8 +522,8 @@ impl<H: ObjectHost> LockObject<H> {
     /// Destroys this session now (its user's index asks): the record is deleted and the lease
     /// revoked, so the holder's write is refused (fencing) and every later request finds no
     /// session; the alarm then purges the KV mirror and storage.
-    async fn kill(&self, msg: IdMsg) -> Result<(), Error> {
-        self.remember(&msg.sid, &msg.params)?;
+    async fn kill(&self, msg: IdMsg, s: Rc<Installed>) -> Result<(), Error> {
+        self.remember(&msg.sid, &s)?;
         self.save_identity().await?;
         let now = self.host.now();
         if let Some(holder) = self.lock.holder() {
@@ -498,20 +576,19 @@ impl<H: ObjectHost> LockObject<H> {
         }
     }
 
-    async fn user_add(&self, m: UserAddMsg) -> Result<(), Error> {
+    async fn user_add(&self, m: UserAddMsg, s: Rc<Installed>) -> Result<(), Error> {
         check_user(&m.uid).map_err(|_| Error::Backend("bad user id on the wire".into()))?;
-        log::set_level(m.params.log_level);
         self.entries().await?;
         let now = self.host.now();
         let evicted = {
             let mut slot = self.index.borrow_mut();
             let idx = slot.as_mut().expect("loaded above");
-            idx.add(&m.sid, m.created, &m.bind, now, m.params.user_cap)
+            idx.add(&m.sid, m.created, &m.bind, now, s.settings.user_cap)
         };
         self.save_index().await?;
         // over the cap: the oldest sessions go (they are unlisted already)
         for sid in evicted {
-            if let Err(e) = self.kill_session(&sid, &m.params).await {
+            if let Err(e) = self.kill_session(&sid, &s.settings).await {
                 let msg = format!("destroying a session over the user cap failed: {e}");
                 log::emit(Level::Warn, "user_index_failed", &msg);
             }
@@ -544,8 +621,7 @@ impl<H: ObjectHost> LockObject<H> {
 
     /// Destroys the user's sessions (all, or all but `m.sid`): each session's object kills it,
     /// then it is unlisted. Sessions listed meanwhile (a login racing this) stay listed.
-    async fn user_destroy(&self, m: UserMsg) -> Result<DestroyedAnswer, Error> {
-        log::set_level(m.params.log_level);
+    async fn user_destroy(&self, m: UserMsg, s: Rc<Installed>) -> Result<DestroyedAnswer, Error> {
         self.entries().await?;
         let targets = self
             .index
@@ -554,7 +630,9 @@ impl<H: ObjectHost> LockObject<H> {
             .map(|i| i.to_destroy(m.sid.as_deref()))
             .unwrap_or_default();
         let results = futures_util::future::join_all(
-            targets.iter().map(|sid| self.kill_session(sid, &m.params)),
+            targets
+                .iter()
+                .map(|sid| self.kill_session(sid, &s.settings)),
         )
         .await;
         let mut failed = None;
@@ -578,10 +656,10 @@ impl<H: ObjectHost> LockObject<H> {
     }
 
     /// Asks session `sid`'s object to destroy it.
-    async fn kill_session(&self, sid: &str, params: &StoreParams) -> Result<(), Error> {
+    async fn kill_session(&self, sid: &str, settings: &ObjectSettings) -> Result<(), Error> {
         let msg = IdMsg {
             sid: sid.to_owned(),
-            params: params.clone(),
+            settings: SettingsRef::full(settings),
             lease: None,
             caller: None,
         };
@@ -634,30 +712,40 @@ impl<H: ObjectHost> LockObject<H> {
         self.set_alarm_before(now + mirror_backoff(failures)).await
     }
 
-    async fn identity(&self) -> Option<(SessionId, String)> {
-        let known = self.identity.borrow().clone();
-        let who = match known {
-            Some(w) => w,
-            None => {
-                let text = self.host.get(WHO).await.ok().flatten()?;
-                let stored: Identity = serde_json::from_str(&text).ok()?;
-                self.identity_saved.set(true);
-                *self.identity.borrow_mut() = Some(stored.clone());
-                stored
-            }
-        };
-        Some((SessionId::parse(&who.sid)?, who.key_prefix))
+    /// Who this object is, read from storage once per incarnation if no call said so yet.
+    async fn load_identity(&self) -> Option<Identity> {
+        if let Some(w) = self.identity.borrow().clone() {
+            return Some(w);
+        }
+        let text = self.host.get(WHO).await.ok().flatten()?;
+        let stored: Identity = serde_json::from_str(&text).ok()?;
+        let mut who = self.identity.borrow_mut();
+        if who.is_none() {
+            self.identity_saved.set(true);
+            *who = Some(stored);
+        }
+        who.clone()
+    }
+
+    async fn identity(&self) -> Option<(SessionId, Identity)> {
+        let who = self.load_identity().await?;
+        Some((SessionId::parse(&who.sid)?, who))
     }
 
     /// Unlists an expired bound session from its user's index; false if that failed (the
-    /// purge then waits, so the entry is never left behind).
-    async fn unlist_expired(&self, r: &Record, id: &SessionId, prefix: &str) -> bool {
+    /// purge then waits, so the entry is never left behind). The index is told with the
+    /// settings the record was written with (defaults under its prefix for a row written
+    /// before objects kept them).
+    async fn unlist_expired(&self, r: &Record, id: &SessionId, who: &Identity) -> bool {
         let Some(uid) = &r.user else { return true };
-        let params = StoreParams {
-            key_prefix: prefix.to_owned(),
-            ..Config::default().store_params()
+        let settings = match who.settings.as_ref().and_then(|s| s.full.clone()) {
+            Some(s) => s,
+            None => ObjectSettings {
+                key_prefix: who.key_prefix.clone(),
+                ..ObjectSettings::of(&Config::default())
+            },
         };
-        match self.index_remove(uid, id.as_str(), &params).await {
+        match self.index_remove(uid, id.as_str(), &settings).await {
             Ok(()) => true,
             Err(e) => {
                 let msg = format!("user index update for {} deferred: {e}", id.log_tag());
@@ -701,9 +789,10 @@ impl<H: ObjectHost> LockObject<H> {
 
     async fn on_alarm(&self) -> Result<(), Error> {
         self.alarm_at.set(None);
-        let Some((id, prefix)) = self.identity().await else {
+        let Some((id, who)) = self.identity().await else {
             return Ok(());
         };
+        let prefix = who.key_prefix.as_str();
         let now = self.host.now();
         match self.current().await? {
             Some(r) if !r.is_expired(now) => {
@@ -715,7 +804,7 @@ impl<H: ObjectHost> LockObject<H> {
                 let put = self
                     .host
                     .kv_put(
-                        &kv_key(&prefix, &id),
+                        &kv_key(prefix, &id),
                         r.encode(),
                         kv_expiration(&r, now),
                         meta,
@@ -734,17 +823,17 @@ impl<H: ObjectHost> LockObject<H> {
             // Expired, destroyed or regenerated away: nothing of the session may stay behind,
             // not even who this object was (its raw id), out of the sweep's reach.
             Some(r) => {
-                if !self.unlist_expired(&r, &id, &prefix).await {
+                if !self.unlist_expired(&r, &id, &who).await {
                     return self.retry_mirror_later(now).await;
                 }
-                self.purge(&id, &prefix).await
+                self.purge(&id, prefix).await
             }
-            None => self.purge(&id, &prefix).await,
+            None => self.purge(&id, prefix).await,
         }
     }
 
-    async fn sweep(&self, msg: IdMsg) -> Result<SweepAnswer, Error> {
-        let id = self.remember(&msg.sid, &msg.params)?;
+    async fn sweep(&self, msg: IdMsg, s: Rc<Installed>) -> Result<SweepAnswer, Error> {
+        let id = self.remember(&msg.sid, &s)?;
         let now = self.host.now();
         match self.current().await? {
             Some(r) if !r.is_expired(now) => {
@@ -755,11 +844,12 @@ impl<H: ObjectHost> LockObject<H> {
             }
             expired => {
                 if let Some(r) = &expired {
-                    if !self.unlist_expired(r, &id, &msg.params.key_prefix).await {
+                    let who = self.identity.borrow().clone().expect("remembered above");
+                    if !self.unlist_expired(r, &id, &who).await {
                         return Err(Error::Backend("user index unreachable".into()));
                     }
                 }
-                self.purge(&id, &msg.params.key_prefix).await?;
+                self.purge(&id, &s.settings.key_prefix).await?;
                 Ok(SweepAnswer { deleted: true })
             }
         }
@@ -770,18 +860,10 @@ impl<H: ObjectHost> LockObject<H> {
 #[derive(Serialize)]
 struct Done {}
 
-/// Reads an operation's message, runs it, and answers its result as a [`Reply`].
-async fn serve<M, R, F, Fut>(body: &str, op: F) -> String
-where
-    M: serde::de::DeserializeOwned,
-    R: Serialize,
-    F: FnOnce(M) -> Fut,
-    Fut: std::future::Future<Output = Result<R, Error>>,
-{
-    match read::<M>(body) {
-        Ok(m) => encode(op(m).await),
-        Err(e) => encode::<()>(Err(e)),
-    }
+/// The refusal of a call naming settings this incarnation does not hold.
+fn settings_unknown() -> String {
+    serde_json::to_string(&Reply::<()>::Err(WireError::settings_unknown()))
+        .unwrap_or_else(|_| r#"{"err":{"error":"settings"}}"#.into())
 }
 
 /// The binding a change carries to the user's index: a bound create (a login, or a bound

@@ -13,11 +13,12 @@ use serde::Serialize;
 use crate::engine::object::user::{check_user, index_name, Listed};
 use crate::engine::session::record::Change;
 use crate::engine::wire::{
-    ApplyMsg, BeginMsg, DestroyedAnswer, IdMsg, Op, Reply, SweepAnswer, UserMsg,
+    ApplyMsg, BeginMsg, DestroyedAnswer, IdMsg, Message, ObjectSettings, Op, Reply, SettingsRef,
+    SweepAnswer, UserMsg, WireError,
 };
 use crate::engine::worker::retry::{self, Failure};
 use crate::engine::worker::store::{Backend, Begun};
-use crate::engine::{Config, Error, Lease, SessionId, StoreParams};
+use crate::engine::{Config, Error, Lease, SessionId};
 
 /// A call that failed on the way to or from the object (not an answer of the object).
 #[derive(Debug)]
@@ -67,7 +68,9 @@ type Channels = RefCell<HashMap<(String, u64), String>>;
 /// A [`Backend`] that routes every session through its object.
 pub struct RemoteBackend<T> {
     transport: Rc<T>,
-    params: Rc<StoreParams>,
+    settings: Rc<ObjectSettings>,
+    /// Their version.
+    version: u64,
     channels: Rc<Channels>,
 }
 
@@ -75,10 +78,20 @@ impl<T> Clone for RemoteBackend<T> {
     fn clone(&self) -> Self {
         RemoteBackend {
             transport: self.transport.clone(),
-            params: self.params.clone(),
+            settings: self.settings.clone(),
+            version: self.version,
             channels: self.channels.clone(),
         }
     }
+}
+
+/// True if `text` is the object's refusal [`WireError::SETTINGS`].
+fn asks_for_settings(text: &str) -> bool {
+    text.starts_with(r#"{"err""#)
+        && matches!(
+            serde_json::from_str::<Reply<serde::de::IgnoredAny>>(text),
+            Ok(Reply::Err(w)) if w.error == WireError::SETTINGS
+        )
 }
 
 /// A fresh call id for one logical call (all its attempts share it).
@@ -93,9 +106,11 @@ fn backend(e: impl std::fmt::Display) -> Error {
 impl<T: Transport> RemoteBackend<T> {
     /// Calls objects through `transport` with `config`'s storage settings.
     pub fn new(transport: T, config: &Config) -> Self {
+        let settings = ObjectSettings::of(config);
         RemoteBackend {
             transport: Rc::new(transport),
-            params: Rc::new(config.store_params()),
+            version: settings.version(),
+            settings: Rc::new(settings),
             channels: Rc::default(),
         }
     }
@@ -105,31 +120,71 @@ impl<T: Transport> RemoteBackend<T> {
         &self.transport
     }
 
-    fn params(&self) -> StoreParams {
-        (*self.params).clone()
+    /// The settings by version: for calls to an object that has them (it persisted them
+    /// with the session's record); it asks for them if not.
+    fn named(&self) -> SettingsRef {
+        SettingsRef {
+            v: self.version,
+            full: None,
+        }
+    }
+
+    /// The settings sent whole: for calls that reach an object with no record of its own yet
+    /// (a new session) or that run rarely (a sweep, a user's index).
+    fn whole(&self) -> SettingsRef {
+        SettingsRef {
+            v: self.version,
+            full: Some((*self.settings).clone()),
+        }
     }
 
     /// One logical call: retried while the runtime marks the failure retryable; the object's
     /// answers, refusals included, are final.
-    async fn call<M: Serialize, R: DeserializeOwned>(
+    async fn call<M: Serialize + Message, R: DeserializeOwned>(
         &self,
         id: &SessionId,
         op: Op,
-        msg: &M,
+        msg: M,
         channel: Option<&str>,
     ) -> Result<R, Error> {
         self.call_named(id.as_str(), op, msg, channel).await
     }
 
     /// [`Self::call`] on the object named `name` (a session id, or a user's index).
-    async fn call_named<M: Serialize, R: DeserializeOwned>(
+    /// An object that does not hold the settings a message names by version answers
+    /// [`WireError::SETTINGS`]; the message goes again, once, with them.
+    async fn call_named<M: Serialize + Message, R: DeserializeOwned>(
         &self,
         name: &str,
         op: Op,
-        msg: &M,
+        mut msg: M,
         channel: Option<&str>,
     ) -> Result<R, Error> {
-        let body = serde_json::to_string(msg).map_err(backend)?;
+        let body = serde_json::to_string(&msg).map_err(backend)?;
+        let by_version = msg.settings().full.is_none();
+        let mut whole = || {
+            *msg.settings_mut() = self.whole();
+            serde_json::to_string(&msg).map_err(backend)
+        };
+        let resend = by_version.then_some(&mut whole as &mut dyn FnMut() -> Result<String, Error>);
+        let text = self.exchange(name, op, body, resend, channel).await?;
+        match serde_json::from_str::<Reply<R>>(&text).map_err(backend)? {
+            Reply::Ok(v) => Ok(v),
+            Reply::Err(w) => Err(w.into_error()),
+        }
+    }
+
+    /// The attempts of one call (not generic, so there is one copy of this loop): the
+    /// object's answer, as text. `resend` makes the message with the settings whole, for an
+    /// object that asks for them.
+    async fn exchange(
+        &self,
+        name: &str,
+        op: Op,
+        mut body: String,
+        mut resend: Option<&mut dyn FnMut() -> Result<String, Error>>,
+        channel: Option<&str>,
+    ) -> Result<String, Error> {
         let mut attempt = 1;
         let mut channel = channel;
         loop {
@@ -151,12 +206,10 @@ impl<T: Transport> RemoteBackend<T> {
                         None => return Err(error),
                     }
                 }
-                Ok(text) => {
-                    return match serde_json::from_str::<Reply<R>>(&text).map_err(backend)? {
-                        Reply::Ok(v) => Ok(v),
-                        Reply::Err(w) => Err(w.into_error()),
-                    }
+                Ok(text) if asks_for_settings(&text) && resend.is_some() => {
+                    body = resend.take().expect("checked")()?;
                 }
+                Ok(text) => return Ok(text),
             }
         }
     }
@@ -189,9 +242,9 @@ impl<T: Transport> RemoteBackend<T> {
         let msg = UserMsg {
             uid: uid.to_owned(),
             sid: current.map(|c| c.as_str().to_owned()),
-            params: self.params(),
+            settings: self.whole(),
         };
-        self.call_named(&index_name(uid), Op::UserList, &msg, None)
+        self.call_named(&index_name(uid), Op::UserList, msg, None)
             .await
     }
 
@@ -206,10 +259,10 @@ impl<T: Transport> RemoteBackend<T> {
         let msg = UserMsg {
             uid: uid.to_owned(),
             sid: except.map(|c| c.as_str().to_owned()),
-            params: self.params(),
+            settings: self.whole(),
         };
         let a: DestroyedAnswer = self
-            .call_named(&index_name(uid), Op::UserDestroy, &msg, None)
+            .call_named(&index_name(uid), Op::UserDestroy, msg, None)
             .await?;
         Ok(a.destroyed)
     }
@@ -218,11 +271,11 @@ impl<T: Transport> RemoteBackend<T> {
     pub async fn sweep(&self, id: &SessionId) -> Result<bool, Error> {
         let msg = IdMsg {
             sid: id.as_str().into(),
-            params: self.params(),
+            settings: self.whole(),
             lease: None,
             caller: None,
         };
-        let a: SweepAnswer = self.call(id, Op::Sweep, &msg, None).await?;
+        let a: SweepAnswer = self.call(id, Op::Sweep, msg, None).await?;
         Ok(a.deleted)
     }
 }
@@ -233,10 +286,10 @@ impl<T: Transport> Backend for RemoteBackend<T> {
         let msg = BeginMsg {
             rid: rid.clone(),
             sid: id.as_str().into(),
-            params: self.params(),
+            settings: self.named(),
             lock,
         };
-        let r: Result<Begun, Error> = self.call(id, Op::Begin, &msg, Some(&rid)).await;
+        let r: Result<Begun, Error> = self.call(id, Op::Begin, msg, Some(&rid)).await;
         match &r {
             Ok(Begun { lease: Some(l), .. }) => {
                 let key = (id.as_str().to_owned(), l.token);
@@ -251,12 +304,12 @@ impl<T: Transport> Backend for RemoteBackend<T> {
             // whatever this call holds or waits for, so the lock does not sit out its lease.
             let msg = IdMsg {
                 sid: id.as_str().into(),
-                params: self.params(),
+                settings: self.named(),
                 lease: None,
                 caller: Some(rid),
             };
             let _ = self
-                .call::<_, serde_json::Value>(id, Op::Release, &msg, None)
+                .call::<_, serde_json::Value>(id, Op::Release, msg, None)
                 .await;
         }
         r
@@ -272,14 +325,17 @@ impl<T: Transport> Backend for RemoteBackend<T> {
         let msg = ApplyMsg {
             rid: call_id()?,
             sid: id.as_str().into(),
-            params: self.params(),
+            settings: match change {
+                Change::Create { .. } => self.whole(),
+                _ => self.named(),
+            },
             change: change.clone(),
             lease: lease.copied(),
             release,
         };
         let channel = lease.and_then(|l| self.channel(id, l.token, release));
         let r = self
-            .call::<_, serde_json::Value>(id, Op::Apply, &msg, channel.as_deref())
+            .call::<_, serde_json::Value>(id, Op::Apply, msg, channel.as_deref())
             .await
             .map(|_| ());
         if let (Some(ch), true) = (&channel, release) {
@@ -296,11 +352,11 @@ impl<T: Transport> Backend for RemoteBackend<T> {
         }
         let msg = IdMsg {
             sid: id.as_str().into(),
-            params: self.params(),
+            settings: self.named(),
             lease: Some(*lease),
             caller: None,
         };
-        self.call::<_, serde_json::Value>(id, Op::Release, &msg, None)
+        self.call::<_, serde_json::Value>(id, Op::Release, msg, None)
             .await
             .map(|_| ())
     }
