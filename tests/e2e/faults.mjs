@@ -72,6 +72,7 @@
 // done. An alarm the runtime retries after a failure is not tracked as pending.
 import { Miniflare } from "miniflare";
 import { workerOptions, BASE } from "./harness.mjs";
+import { captureWorker } from "./capture.mjs";
 
 /** The KV methods a worker or object may call on the binding. */
 export const KV_OPS = ["get", "getWithMetadata", "put", "list", "delete"];
@@ -532,7 +533,7 @@ export async function startFaultyWorker(originUrl, vars = {}, { extra = {}, edit
     events: () => call("events"),
     resetObject: (sessionId) => call("reset-object", { id: sessionId }),
   };
-  return {
+  return captureWorker({
     mf,
     kv,
     output,
@@ -540,5 +541,5 @@ export async function startFaultyWorker(originUrl, vars = {}, { extra = {}, edit
     fetch: (p, init = {}) => mf.dispatchFetch(BASE + p, { redirect: "manual", ...init }),
     scheduled: async () => (await mf.getWorker()).scheduled({ cron: "*/5 * * * *" }),
     dispose: () => mf.dispose(),
-  };
+  }, options); // FUZZ_CAPTURE_DIR only: records inputs for the fuzz corpus
 }

@@ -5,6 +5,7 @@ import { createHash, createHmac } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { captureWorker } from "./capture.mjs";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const SECRET = "test-secret-0123456789abcdef-0123456789";
@@ -53,14 +54,14 @@ export async function startModule(scriptPath, bindings = {}, { extra = {}, edit 
   const output = [];
   await mf.ready;
   const kv = options.kvNamespaces?.includes("SESSIONS") ? await mf.getKVNamespace("SESSIONS") : null;
-  return {
+  return captureWorker({
     mf,
     kv,
     output,
     fetch: (p, init = {}) => mf.dispatchFetch(BASE + p, { redirect: "manual", ...init }),
     scheduled: async () => (await mf.getWorker()).scheduled({ cron: "*/5 * * * *" }),
     dispose: () => mf.dispose(),
-  };
+  }, options); // FUZZ_CAPTURE_DIR only: records inputs for the fuzz corpus
 }
 
 /** The proxy worker (js/proxy.js) in front of `originUrl`; `opts` as for startModule. */

@@ -28,6 +28,7 @@ import http from "node:http";
 import { createHash } from "node:crypto";
 import { verifyHandoff } from "../../js/handoff.js";
 import { SECRET } from "./harness.mjs";
+import { captureOrigin } from "./capture.mjs";
 
 /** "ok", or why the proxy's signed hand-off did not verify (every request must say "ok"). */
 async function checkHandoff(req) {
@@ -93,6 +94,7 @@ export async function startOrigin({ cookieName = "__Host-session" } = {}) {
     const url = new URL(req.url, "http://origin");
     const q = Object.fromEntries(url.searchParams);
     const data = req.headers["x-session-data"] ? unb64(req.headers["x-session-data"]) : null;
+    captureOrigin(req, res, data); // FUZZ_CAPTURE_DIR only: records inputs for the fuzz corpus
     const handoff = await checkHandoff(req);
     seen.push({ path: url.pathname, method: req.method, headers: req.headers, rawHeaders: req.rawHeaders, data, handoff });
     if (q.barrier) {
