@@ -774,7 +774,7 @@ fn object_settings_carry_every_storage_setting() {
 
 #[test]
 fn origin_host_names_may_contain_hyphens() {
-    use edge_sessions::engine::config::parse_origin;
+    use edge_sessions::engine::proxy::origin::parse_origin;
     assert_eq!(
         parse_origin(Some("https://my-app.example-host.com")).unwrap(),
         "https://my-app.example-host.com"

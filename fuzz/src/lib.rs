@@ -10,8 +10,9 @@ use std::sync::OnceLock;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use edge_sessions::engine::config::{parse_origin, VAR_NAMES};
+use edge_sessions::engine::config::VAR_NAMES;
 use edge_sessions::engine::duration::{parse_duration, MAX_DURATION};
+use edge_sessions::engine::proxy::origin::parse_origin;
 use edge_sessions::engine::proxy::protocol;
 use edge_sessions::engine::session::cookies;
 use edge_sessions::engine::session::edits::{

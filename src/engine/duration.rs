@@ -5,11 +5,11 @@
 
 use std::time::Duration;
 
-use crate::engine::config::MAX_COOKIE_AGE;
 use crate::engine::Error;
 
-/// Longest duration any setting accepts: 400 days, the browsers' cookie lifetime cap.
-pub const MAX_DURATION: Duration = MAX_COOKIE_AGE;
+/// Longest duration any setting accepts: 400 days, the browsers' cookie lifetime cap
+/// ([`crate::engine::config::MAX_COOKIE_AGE`]).
+pub const MAX_DURATION: Duration = Duration::from_secs(400 * 86_400);
 
 /// Parses a duration var, at most [`MAX_DURATION`]. `name` is only used in the error message.
 /// Overflow-proof: the number is parsed and scaled with checked arithmetic, and anything too

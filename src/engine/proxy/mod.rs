@@ -8,11 +8,13 @@
 //! of pairs, so the platform layer makes one call each way and decides nothing.
 
 pub mod handoff;
+pub mod headers;
+pub mod origin;
 pub mod protocol;
 
-use crate::engine::config::{origin_path, parse_origin};
 use crate::engine::log::{self, Level};
 use crate::engine::proxy::handoff::{Handoff, HandoffSigner};
+use crate::engine::proxy::origin::{origin_path, parse_origin};
 use crate::engine::session::cookies;
 use crate::engine::{Config, Error, LockingMode, Session, Signer};
 use protocol::UserAction;
