@@ -11,7 +11,9 @@
 //! clock calls of whichever runtime class wraps it (the JavaScript class in `js/`, or the
 //! workers-rs class). Natively it runs on a test host (tests/object.rs).
 
+mod index;
 pub mod lock;
+mod mirror;
 pub mod recent;
 pub mod settings;
 pub mod throttle;
@@ -25,15 +27,14 @@ use serde::{Deserialize, Serialize};
 use crate::engine::log::{self, Level};
 use crate::engine::object::recent::RecentCalls;
 use crate::engine::object::settings::{Installed, SettingsCache};
-use crate::engine::object::throttle::{mirror_needed, next_slot, WriteSlot};
-use crate::engine::object::user::{check_user, index_name, Binding, Listed, UserIndex};
+use crate::engine::object::throttle::mirror_needed;
+use crate::engine::object::user::{index_name, Binding, UserIndex};
 use crate::engine::session::record::Change;
 use crate::engine::session::record::{apply_op, Applied, Record};
-use crate::engine::wire::{ApplyMsg, BeginMsg, DestroyedAnswer, IdMsg, Op, Reply, SweepAnswer};
+use crate::engine::wire::{ApplyMsg, BeginMsg, IdMsg, Op, Reply};
 use crate::engine::wire::{Message, ObjectSettings, SettingsRef, UserAddMsg, UserMsg, WireError};
-use crate::engine::worker::retry::mirror_backoff;
 use crate::engine::worker::store::Begun;
-use crate::engine::{Config, Error, FifoLock, SessionId};
+use crate::engine::{Error, FifoLock, SessionId};
 
 /// What a session lock object needs from its runtime. Every storage call may fail; the object
 /// then answers an opaque backend error and reloads from storage next time.
@@ -537,137 +538,6 @@ impl<H: ObjectHost> LockObject<H> {
         self.set_alarm_before(now).await
     }
 
-    /// The user index's entries, loaded once.
-    async fn entries(&self) -> Result<(), Error> {
-        if self.index.borrow().is_some() {
-            return Ok(());
-        }
-        let text = self.host.get(IDX).await?;
-        let idx = match text.as_deref().map(serde_json::from_str::<UserIndex>) {
-            Some(Ok(i)) => i,
-            Some(Err(e)) => {
-                log::emit(
-                    Level::Warn,
-                    "record_discarded",
-                    &format!("user index discarded: {e}"),
-                );
-                UserIndex::default()
-            }
-            None => UserIndex::default(),
-        };
-        let mut slot = self.index.borrow_mut();
-        if slot.is_none() {
-            *slot = Some(idx);
-        }
-        Ok(())
-    }
-
-    /// Persists the index as it stands (nothing left: the object keeps no storage).
-    async fn save_index(&self) -> Result<(), Error> {
-        let text = match &*self.index.borrow() {
-            Some(i) if !i.entries.is_empty() => {
-                Some(serde_json::to_string(i).map_err(|e| Error::Backend(e.to_string()))?)
-            }
-            _ => None,
-        };
-        match text {
-            Some(t) => self.host.put(IDX, t).await,
-            None => self.host.delete(IDX).await,
-        }
-    }
-
-    async fn user_add(&self, m: UserAddMsg, s: Rc<Installed>) -> Result<(), Error> {
-        check_user(&m.uid).map_err(|_| Error::Backend("bad user id on the wire".into()))?;
-        self.entries().await?;
-        let now = self.host.now();
-        let evicted = {
-            let mut slot = self.index.borrow_mut();
-            let idx = slot.as_mut().expect("loaded above");
-            idx.add(&m.sid, m.created, &m.bind, now, s.settings.user_cap)
-        };
-        self.save_index().await?;
-        // over the cap: the oldest sessions go (they are unlisted already)
-        for sid in evicted {
-            if let Err(e) = self.kill_session(&sid, &s.settings).await {
-                let msg = format!("destroying a session over the user cap failed: {e}");
-                log::emit(Level::Warn, "user_index_failed", &msg);
-            }
-        }
-        Ok(())
-    }
-
-    async fn user_remove(&self, m: UserMsg) -> Result<(), Error> {
-        self.entries().await?;
-        let sid = m.sid.unwrap_or_default();
-        let removed = self
-            .index
-            .borrow_mut()
-            .as_mut()
-            .is_some_and(|i| i.remove(&sid));
-        if removed {
-            self.save_index().await?;
-        }
-        Ok(())
-    }
-
-    async fn user_list(&self, m: UserMsg) -> Result<Vec<Listed>, Error> {
-        self.entries().await?;
-        let slot = self.index.borrow();
-        Ok(slot
-            .as_ref()
-            .map(|i| i.listed(m.sid.as_deref()))
-            .unwrap_or_default())
-    }
-
-    /// Destroys the user's sessions (all, or all but `m.sid`): each session's object kills it,
-    /// then it is unlisted. Sessions listed meanwhile (a login racing this) stay listed.
-    async fn user_destroy(&self, m: UserMsg, s: Rc<Installed>) -> Result<DestroyedAnswer, Error> {
-        self.entries().await?;
-        let targets = self
-            .index
-            .borrow()
-            .as_ref()
-            .map(|i| i.to_destroy(m.sid.as_deref()))
-            .unwrap_or_default();
-        let results = futures_util::future::join_all(
-            targets
-                .iter()
-                .map(|sid| self.kill_session(sid, &s.settings)),
-        )
-        .await;
-        let mut failed = None;
-        let mut destroyed = 0;
-        for (sid, r) in targets.iter().zip(results) {
-            match r {
-                Ok(()) => {
-                    destroyed += 1;
-                    if let Some(i) = self.index.borrow_mut().as_mut() {
-                        i.remove(sid);
-                    }
-                }
-                Err(e) => failed = Some(e),
-            }
-        }
-        self.save_index().await?;
-        match failed {
-            Some(e) => Err(e),
-            None => Ok(DestroyedAnswer { destroyed }),
-        }
-    }
-
-    /// Asks session `sid`'s object to destroy it.
-    async fn kill_session(&self, sid: &str, settings: &ObjectSettings) -> Result<(), Error> {
-        let msg = IdMsg {
-            sid: sid.to_owned(),
-            settings: SettingsRef::full(settings),
-            lease: None,
-            caller: None,
-        };
-        self.ask::<serde_json::Value>(sid, Op::Kill, &msg)
-            .await
-            .map(|_| ())
-    }
-
     async fn save_identity(&self) -> Result<(), Error> {
         if self.identity_saved.get() {
             return Ok(());
@@ -683,176 +553,6 @@ impl<H: ObjectHost> LockObject<H> {
             self.identity_saved.set(true);
         }
         Ok(())
-    }
-
-    /// Sets the alarm for the next KV mirror write: now, or one second after the last.
-    async fn schedule_mirror(&self, now: u64) -> Result<(), Error> {
-        let at = match next_slot(self.last_kv_write.get(), now) {
-            WriteSlot::Now => now,
-            WriteSlot::At(t) => t,
-        };
-        self.set_alarm_before(at).await
-    }
-
-    async fn set_alarm_before(&self, at: u64) -> Result<(), Error> {
-        if matches!(self.alarm_at.get(), Some(a) if a <= at) {
-            return Ok(());
-        }
-        self.host.set_alarm(at).await?;
-        self.alarm_at.set(Some(at));
-        Ok(())
-    }
-
-    /// Re-arms the alarm after a failed KV write or delete, backing off (KV answers 429 above
-    /// one write per second per key, and an outage should not be hammered).
-    async fn retry_mirror_later(&self, now: u64) -> Result<(), Error> {
-        let failures = self.mirror_failures.get().saturating_add(1);
-        self.mirror_failures.set(failures);
-        self.alarm_at.set(None);
-        self.set_alarm_before(now + mirror_backoff(failures)).await
-    }
-
-    /// Who this object is, read from storage once per incarnation if no call said so yet.
-    async fn load_identity(&self) -> Option<Identity> {
-        if let Some(w) = self.identity.borrow().clone() {
-            return Some(w);
-        }
-        let text = self.host.get(WHO).await.ok().flatten()?;
-        let stored: Identity = serde_json::from_str(&text).ok()?;
-        let mut who = self.identity.borrow_mut();
-        if who.is_none() {
-            self.identity_saved.set(true);
-            *who = Some(stored);
-        }
-        who.clone()
-    }
-
-    async fn identity(&self) -> Option<(SessionId, Identity)> {
-        let who = self.load_identity().await?;
-        Some((SessionId::parse(&who.sid)?, who))
-    }
-
-    /// Unlists an expired bound session from its user's index; false if that failed (the
-    /// purge then waits, so the entry is never left behind). The index is told with the
-    /// settings the record was written with (defaults under its prefix for a row written
-    /// before objects kept them).
-    async fn unlist_expired(&self, r: &Record, id: &SessionId, who: &Identity) -> bool {
-        let Some(uid) = &r.user else { return true };
-        let settings = match who.settings.as_ref().and_then(|s| s.full.clone()) {
-            Some(s) => s,
-            None => ObjectSettings {
-                key_prefix: who.key_prefix.clone(),
-                ..ObjectSettings::of(&Config::default())
-            },
-        };
-        match self.index_remove(uid, id.as_str(), &settings).await {
-            Ok(()) => true,
-            Err(e) => {
-                let msg = format!("user index update for {} deferred: {e}", id.log_tag());
-                log::emit(Level::Warn, "user_index_failed", &msg);
-                false
-            }
-        }
-    }
-
-    /// Deletes the session everywhere: object storage and the KV mirror.
-    /// The KV mirror goes first: if that fails, the identity stays stored and the alarm,
-    /// re-armed here, tries again a second later until the purge is complete.
-    async fn purge(&self, id: &SessionId, prefix: &str) -> Result<(), Error> {
-        *self.slot.borrow_mut() = Slot::Absent;
-        if let Err(e) = self.host.kv_delete(&kv_key(prefix, id)).await {
-            let msg = format!("kv mirror delete for {} deferred: {e}", id.log_tag());
-            log::emit(Level::Warn, "kv_deferred", &msg);
-            return self.retry_mirror_later(self.host.now()).await;
-        }
-        self.mirror_failures.set(0);
-        self.host.delete_all().await?;
-        self.identity_saved.set(false);
-        self.alarm_at.set(None);
-        Ok(())
-    }
-
-    /// The alarm: mirror the latest state to KV, or purge an expired session; then re-arm for
-    /// the expiry. Idempotent, as alarms are delivered at least once. An error is logged here;
-    /// the runtime retries the alarm.
-    pub async fn alarm(&self) -> Result<(), Error> {
-        let r = self.on_alarm().await;
-        if let Err(e) = &r {
-            log::emit(
-                Level::Error,
-                "alarm_failed",
-                &format!("session lock alarm: {e}"),
-            );
-        }
-        r
-    }
-
-    async fn on_alarm(&self) -> Result<(), Error> {
-        self.alarm_at.set(None);
-        let Some((id, who)) = self.identity().await else {
-            return Ok(());
-        };
-        let prefix = who.key_prefix.as_str();
-        let now = self.host.now();
-        match self.current().await? {
-            Some(r) if !r.is_expired(now) => {
-                // Counted from the start of the write, so a change that lands while it is in
-                // flight is scheduled a full second later (KV's per-key rate).
-                self.last_kv_write.set(Some(now));
-                let meta =
-                    serde_json::to_string(&r.meta()).map_err(|e| Error::Backend(e.to_string()))?;
-                let put = self
-                    .host
-                    .kv_put(
-                        &kv_key(prefix, &id),
-                        r.encode(),
-                        kv_expiration(&r, now),
-                        meta,
-                    )
-                    .await;
-                if let Err(e) = put {
-                    let msg = format!("kv mirror write for {} deferred: {e}", id.log_tag());
-                    log::emit(Level::Warn, "kv_deferred", &msg);
-                    return self.retry_mirror_later(now).await;
-                }
-                self.mirror_failures.set(0);
-                let msg = format!("kv mirror write {} at {now}", id.log_tag());
-                log::emit(Level::Debug, "kv_write", &msg);
-                self.set_alarm_before(r.expires).await
-            }
-            // Expired, destroyed or regenerated away: nothing of the session may stay behind,
-            // not even who this object was (its raw id), out of the sweep's reach.
-            Some(r) => {
-                if !self.unlist_expired(&r, &id, &who).await {
-                    return self.retry_mirror_later(now).await;
-                }
-                self.purge(&id, prefix).await
-            }
-            None => self.purge(&id, prefix).await,
-        }
-    }
-
-    async fn sweep(&self, msg: IdMsg, s: Rc<Installed>) -> Result<SweepAnswer, Error> {
-        let id = self.remember(&msg.sid, &s)?;
-        let now = self.host.now();
-        match self.current().await? {
-            Some(r) if !r.is_expired(now) => {
-                // KV's metadata was stale; re-mirror instead of deleting a live session
-                self.save_identity().await?;
-                self.schedule_mirror(now).await?;
-                Ok(SweepAnswer { deleted: false })
-            }
-            expired => {
-                if let Some(r) = &expired {
-                    let who = self.identity.borrow().clone().expect("remembered above");
-                    if !self.unlist_expired(r, &id, &who).await {
-                        return Err(Error::Backend("user index unreachable".into()));
-                    }
-                }
-                self.purge(&id, &s.settings.key_prefix).await?;
-                Ok(SweepAnswer { deleted: true })
-            }
-        }
     }
 }
 
