@@ -1,5 +1,9 @@
-//! The request lifecycle ([`store::open`] / [`store::commit`]) against the in-memory backend:
-//! the same behaviours the end-to-end suite checks on the Durable Object backend.
+//! The request lifecycle ([`store::open`] / [`store::commit`]): the same behaviours the
+//! end-to-end suite checks on the Durable Object backend. Each test runs twice, on the
+//! in-memory backend and on the engine's remote backend over real lock objects
+//! (tests/support: the object's own lock, record cache and await order, and the settings
+//! protocol), so the two agree on every rule here; the fault tests that need the memory
+//! backend's switches run on it alone.
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -13,6 +17,9 @@ use edge_sessions::{Config, Error, SessionId, Signer};
 use serde_json::json;
 use tokio::time::{sleep, Instant};
 
+mod support;
+use support::local::{Inspect, Objects};
+
 const SECRET: &str = "lifecycle-secret-0123456789abcdef0123";
 
 thread_local! {
@@ -22,18 +29,25 @@ thread_local! {
 
 /// The test's clock in Unix-like milliseconds, shared by the backend and the lifecycle calls.
 fn now() -> u64 {
-    1_000_000 + T0.with(|t0| t0.elapsed().as_millis() as u64)
+    support::world::T0 + T0.with(|t0| t0.elapsed().as_millis() as u64)
 }
 
-fn backend(cfg: &Config) -> Rc<MemoryBackend> {
+fn memory(cfg: &Config) -> Rc<MemoryBackend> {
+    now(); // the clock starts with the test
     let clock: Rc<dyn Fn() -> u64> = Rc::new(now);
     let sleeper: Rc<dyn Fn(u64) -> SleepFuture> =
         Rc::new(|ms| Box::pin(sleep(Duration::from_millis(ms))));
     Rc::new(MemoryBackend::new(cfg.clone(), clock, sleeper))
 }
 
+/// The engine's remote backend over real lock objects, on the same clock.
+fn objects(cfg: &Config) -> Rc<Objects> {
+    now(); // the clock starts with the test, as the world's does
+    Rc::new(Objects::new(cfg))
+}
+
 async fn create(
-    b: &MemoryBackend,
+    b: &impl Backend,
     cfg: &Config,
     signer: &Signer,
     data: serde_json::Value,
@@ -49,8 +63,9 @@ async fn create(
     }
 }
 
-#[tokio::test(start_paused = true)]
-async fn concurrent_increments_with_the_lock_lose_nothing() {
+async fn concurrent_increments_with_the_lock_lose_nothing<B: Inspect + 'static>(
+    backend: fn(&Config) -> Rc<B>,
+) {
     let cfg = Config::default();
     let signer = Signer::from_list(SECRET).unwrap();
     let b = backend(&cfg);
@@ -78,8 +93,9 @@ async fn concurrent_increments_with_the_lock_lose_nothing() {
     assert_eq!(b.stored(&v.id).unwrap().data["n"], json!(50));
 }
 
-#[tokio::test(start_paused = true)]
-async fn without_the_lock_different_keys_still_merge() {
+async fn without_the_lock_different_keys_still_merge<B: Inspect + 'static>(
+    backend: fn(&Config) -> Rc<B>,
+) {
     let cfg = Config::default();
     let signer = Signer::from_list(SECRET).unwrap();
     let b = backend(&cfg);
@@ -107,8 +123,9 @@ async fn without_the_lock_different_keys_still_merge() {
     assert_eq!(data.len(), 21);
 }
 
-#[tokio::test(start_paused = true)]
-async fn unknown_ids_are_replaced_and_anonymous_requests_write_nothing() {
+async fn unknown_ids_are_replaced_and_anonymous_requests_write_nothing<B: Inspect + 'static>(
+    backend: fn(&Config) -> Rc<B>,
+) {
     let cfg = Config::default();
     let signer = Signer::from_list(SECRET).unwrap();
     let b = backend(&cfg);
@@ -126,8 +143,7 @@ async fn unknown_ids_are_replaced_and_anonymous_requests_write_nothing() {
     assert!(b.is_empty());
 }
 
-#[tokio::test(start_paused = true)]
-async fn regenerate_and_destroy() {
+async fn regenerate_and_destroy<B: Inspect + 'static>(backend: fn(&Config) -> Rc<B>) {
     let cfg = Config::default();
     let signer = Signer::from_list(SECRET).unwrap();
     let b = backend(&cfg);
@@ -158,7 +174,7 @@ async fn regenerate_and_destroy() {
 async fn storage_failure_is_an_error_never_a_fresh_session() {
     let cfg = Config::default();
     let signer = Signer::from_list(SECRET).unwrap();
-    let b = backend(&cfg);
+    let b = memory(&cfg);
     let v = create(&b, &cfg, &signer, json!({"keep": true})).await;
     *b.fail_with.borrow_mut() = Some("kv exploded at 10.0.0.1".into());
     let err = store::open(&*b, Some(v.clone()), true, now())
@@ -171,8 +187,9 @@ async fn storage_failure_is_an_error_never_a_fresh_session() {
     assert_eq!(b.stored(&v.id).unwrap().data["keep"], json!(true));
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_failed_commit_still_releases_the_lock() {
+async fn a_failed_commit_still_releases_the_lock<B: Inspect + 'static>(
+    backend: fn(&Config) -> Rc<B>,
+) {
     let cfg = Config {
         max_data_bytes: 64,
         lock_wait: Duration::from_millis(100),
@@ -201,8 +218,7 @@ async fn a_failed_commit_still_releases_the_lock() {
     );
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_lock_wait_timeout_is_a_clear_503() {
+async fn a_lock_wait_timeout_is_a_clear_503<B: Inspect + 'static>(backend: fn(&Config) -> Rc<B>) {
     let cfg = Config {
         lock_wait: Duration::from_millis(200),
         ..Config::default()
@@ -220,8 +236,7 @@ async fn a_lock_wait_timeout_is_a_clear_503() {
     assert_eq!(err.status(), 503);
 }
 
-#[tokio::test(start_paused = true)]
-async fn explicit_locking_acquire_and_release() {
+async fn explicit_locking_acquire_and_release<B: Inspect + 'static>(backend: fn(&Config) -> Rc<B>) {
     let cfg = Config::default();
     let signer = Signer::from_list(SECRET).unwrap();
     let b = backend(&cfg);
@@ -259,12 +274,12 @@ async fn explicit_locking_acquire_and_release() {
 }
 
 /// Counts backend calls, to prove laziness.
-struct Counting {
-    inner: Rc<MemoryBackend>,
+struct Counting<B> {
+    inner: Rc<B>,
     calls: RefCell<usize>,
 }
 
-impl Backend for Counting {
+impl<B: Backend> Backend for Counting<B> {
     async fn begin(
         &self,
         id: &SessionId,
@@ -289,8 +304,9 @@ impl Backend for Counting {
     }
 }
 
-#[tokio::test(start_paused = true)]
-async fn an_untouched_session_costs_no_storage_and_keeps_the_cookie() {
+async fn an_untouched_session_costs_no_storage_and_keeps_the_cookie<B: Inspect + 'static>(
+    backend: fn(&Config) -> Rc<B>,
+) {
     let cfg = Config::default();
     let signer = Signer::from_list(SECRET).unwrap();
     let b = backend(&cfg);
@@ -306,8 +322,9 @@ async fn an_untouched_session_costs_no_storage_and_keeps_the_cookie() {
     assert_eq!(*counting.calls.borrow(), 0);
 }
 
-#[tokio::test(start_paused = true)]
-async fn explicit_release_saves_under_the_lock() {
+async fn explicit_release_saves_under_the_lock<B: Inspect + 'static>(
+    backend: fn(&Config) -> Rc<B>,
+) {
     let cfg = Config {
         locking: edge_sessions::LockingMode::Explicit,
         ..Config::default()
@@ -345,8 +362,9 @@ async fn explicit_release_saves_under_the_lock() {
     assert_eq!(b.stored(&v.id).unwrap().data["n"], json!(20));
 }
 
-#[tokio::test(start_paused = true)]
-async fn acquire_keeps_earlier_edits_on_top_of_the_fresh_record() {
+async fn acquire_keeps_earlier_edits_on_top_of_the_fresh_record<B: Inspect + 'static>(
+    backend: fn(&Config) -> Rc<B>,
+) {
     let cfg = Config::default();
     let signer = Signer::from_list(SECRET).unwrap();
     let b = backend(&cfg);
@@ -376,8 +394,9 @@ async fn acquire_keeps_earlier_edits_on_top_of_the_fresh_record() {
     );
 }
 
-#[tokio::test(start_paused = true)]
-async fn explicit_acquire_after_regenerate_or_destroy_is_refused() {
+async fn explicit_acquire_after_regenerate_or_destroy_is_refused<B: Inspect + 'static>(
+    backend: fn(&Config) -> Rc<B>,
+) {
     let cfg = Config::default();
     let signer = Signer::from_list(SECRET).unwrap();
     let b = backend(&cfg);
@@ -400,8 +419,9 @@ async fn explicit_acquire_after_regenerate_or_destroy_is_refused() {
     assert_eq!(b.stored(&v.id).unwrap().data["a"], json!(1));
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_refused_flush_keeps_the_final_commit_fenced() {
+async fn a_refused_flush_keeps_the_final_commit_fenced<B: Inspect + 'static>(
+    backend: fn(&Config) -> Rc<B>,
+) {
     let cfg = Config {
         lock_lease: Duration::from_millis(100),
         ..Config::default()
@@ -440,8 +460,9 @@ fn short_lease() -> Config {
     }
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_read_only_request_that_outlives_its_lease_still_answers() {
+async fn a_read_only_request_that_outlives_its_lease_still_answers<B: Inspect + 'static>(
+    backend: fn(&Config) -> Rc<B>,
+) {
     let cfg = short_lease();
     let signer = Signer::from_list(SECRET).unwrap();
     let b = backend(&cfg);
@@ -467,8 +488,9 @@ async fn a_read_only_request_that_outlives_its_lease_still_answers() {
     assert!(next.held.is_some());
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_destroy_whose_lease_was_lost_still_destroys() {
+async fn a_destroy_whose_lease_was_lost_still_destroys<B: Inspect + 'static>(
+    backend: fn(&Config) -> Rc<B>,
+) {
     let cfg = short_lease();
     let signer = Signer::from_list(SECRET).unwrap();
     let b = backend(&cfg);
@@ -492,8 +514,9 @@ async fn a_destroy_whose_lease_was_lost_still_destroys() {
     assert!(b.stored(&v.id).is_none(), "logout wins over the lost lease");
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_regenerate_whose_lease_was_lost_retries_under_a_fresh_lock() {
+async fn a_regenerate_whose_lease_was_lost_retries_under_a_fresh_lock<B: Inspect + 'static>(
+    backend: fn(&Config) -> Rc<B>,
+) {
     let cfg = short_lease();
     let signer = Signer::from_list(SECRET).unwrap();
     let b = backend(&cfg);
@@ -532,7 +555,7 @@ async fn a_regenerate_whose_lease_was_lost_retries_under_a_fresh_lock() {
 async fn a_write_lost_on_the_way_still_releases_the_lock() {
     let cfg = short_lease();
     let signer = Signer::from_list(SECRET).unwrap();
-    let b = backend(&cfg);
+    let b = memory(&cfg);
     let v = create(&b, &cfg, &signer, json!({"n": 1})).await;
     let mut o = store::open(&*b, Some(v.clone()), true, now())
         .await
@@ -560,7 +583,7 @@ async fn a_write_lost_on_the_way_still_releases_the_lock() {
 async fn a_regenerate_that_cannot_delete_the_old_id_leaves_only_the_old_session() {
     let cfg = Config::default();
     let signer = Signer::from_list(SECRET).unwrap();
-    let b = backend(&cfg);
+    let b = memory(&cfg);
     let v = create(&b, &cfg, &signer, json!({"user": "ann"})).await;
     let mut o = store::open(&*b, Some(v.clone()), true, now())
         .await
@@ -581,3 +604,37 @@ async fn a_regenerate_that_cannot_delete_the_old_id_leaves_only_the_old_session(
     );
     assert_eq!(b.len(), 1);
 }
+
+/// Each test above, on both backends: `<name>::on_memory` and `<name>::on_objects`.
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(start_paused = true)]
+            async fn on_memory() {
+                super::$name(super::memory).await
+            }
+            #[tokio::test(start_paused = true)]
+            async fn on_objects() {
+                super::$name(super::objects).await
+            }
+        }
+    )*};
+}
+
+on_both!(
+    concurrent_increments_with_the_lock_lose_nothing,
+    without_the_lock_different_keys_still_merge,
+    unknown_ids_are_replaced_and_anonymous_requests_write_nothing,
+    regenerate_and_destroy,
+    a_failed_commit_still_releases_the_lock,
+    a_lock_wait_timeout_is_a_clear_503,
+    explicit_locking_acquire_and_release,
+    an_untouched_session_costs_no_storage_and_keeps_the_cookie,
+    explicit_release_saves_under_the_lock,
+    acquire_keeps_earlier_edits_on_top_of_the_fresh_record,
+    explicit_acquire_after_regenerate_or_destroy_is_refused,
+    a_refused_flush_keeps_the_final_commit_fenced,
+    a_read_only_request_that_outlives_its_lease_still_answers,
+    a_destroy_whose_lease_was_lost_still_destroys,
+    a_regenerate_whose_lease_was_lost_retries_under_a_fresh_lock,
+);
