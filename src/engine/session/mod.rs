@@ -783,4 +783,31 @@ mod tests {
             Err(Error::TooLarge { .. })
         ));
     }
+
+    #[test]
+    fn unchanged_data_is_not_measured_again() {
+        let signer = Signer::new(&[K1]).unwrap();
+        // stored under a larger limit: a read that changes nothing is not refused (the
+        // object measures it again if a refresh stores it)...
+        let c = Config {
+            max_data_bytes: 8,
+            ..cfg()
+        };
+        let s = existing(json!({"k": "a value over eight bytes"}));
+        let plan = s.plan(&c, &signer, 1).unwrap();
+        assert_eq!(plan.cookie, CookieAction::Keep);
+        // ...while any change to it is, and so is a regenerate, which moves it
+        let mut changed = s.clone();
+        changed.set("n", json!(1)).unwrap();
+        assert!(matches!(
+            changed.plan(&c, &signer, 1),
+            Err(Error::TooLarge { .. })
+        ));
+        let mut moved = s.clone();
+        moved.regenerate().unwrap();
+        assert!(matches!(
+            moved.plan(&c, &signer, 1),
+            Err(Error::TooLarge { .. })
+        ));
+    }
 }

@@ -171,7 +171,11 @@ impl Session {
                 cookie: CookieAction::Remove,
             });
         }
-        if !self.data.is_empty() || self.record.is_some() || self.binding.is_some() {
+        // Only data this request changes or moves is measured: an unchanged session's data was
+        // measured when it was stored, and a refresh of it is measured again where it is
+        // stored (by the record rules in its object).
+        let changes_data = self.record.is_none() || self.regenerated || self.is_modified();
+        if changes_data && (!self.data.is_empty() || self.binding.is_some()) {
             check_size(cfg, &self.data)?;
         }
         let own_timeout = self.timeout_override();

@@ -195,11 +195,28 @@ pub fn apply_op(
     Ok(Applied::Stored(stored))
 }
 
+/// The length of `data`'s JSON encoding, counted as it is written (nothing is kept).
+pub fn encoded_len(data: &Map<String, Value>) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut n = Count(0);
+    match serde_json::to_writer(&mut n, data) {
+        Ok(()) => n.0,
+        Err(_) => usize::MAX,
+    }
+}
+
 /// Refuses data whose JSON encoding exceeds the configured budget.
 pub fn check_size(cfg: &Config, data: &Map<String, Value>) -> Result<usize, Error> {
-    let size = serde_json::to_vec(data)
-        .map(|v| v.len())
-        .unwrap_or(usize::MAX);
+    let size = encoded_len(data);
     if size > cfg.max_data_bytes {
         return Err(Error::TooLarge {
             size,
@@ -212,6 +229,17 @@ pub fn check_size(cfg: &Config, data: &Map<String, Value>) -> Result<usize, Erro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_encoded_length_is_the_length_of_the_encoding() {
+        for v in [
+            serde_json::json!({}),
+            serde_json::json!({"a": 1, "b": [true, null, 2.5], "c": "é\n\"x\""}),
+        ] {
+            let m = v.as_object().unwrap();
+            assert_eq!(encoded_len(m), serde_json::to_vec(m).unwrap().len());
+        }
+    }
     use crate::engine::session::edits::Edit;
     use serde_json::json;
     use std::time::Duration;
