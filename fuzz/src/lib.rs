@@ -160,10 +160,12 @@ pub fn check_cookie_select(data: &[u8]) {
             }
             assert!(cookies::candidates([out.as_str()], COOKIE).is_empty());
             assert_eq!(cookies::select_joined(&out, COOKIE, s), None);
+            // a set, not a scan of `out` per pair: that was quadratic, 36 ms for a 24 KB header
+            let kept: std::collections::HashSet<&str> = out.split("; ").collect();
             for pair in header.split(';').map(str::trim).filter(|p| !p.is_empty()) {
                 if !pair.contains(',') && !is_ours(pair) {
                     assert!(
-                        out.split("; ").any(|p| p == pair),
+                        kept.contains(pair),
                         "pair {pair:?} lost: {out:?} from {header:?}"
                     );
                 }

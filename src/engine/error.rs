@@ -57,6 +57,15 @@ pub enum Error {
     Random,
 }
 
+/// JSON that does not parse or serialize on the way to or from storage or another object is a
+/// backend failure (an opaque 503). Where it means a bug in our own layers instead (the
+/// JavaScript layer's header lists), the caller maps it to [`Error::Internal`] itself.
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Error::Backend(format!("json: {e}"))
+    }
+}
+
 impl Error {
     /// The HTTP status a client sees for this error.
     pub fn status(&self) -> u16 {

@@ -53,7 +53,7 @@ impl Transport for FetchTransport {
     ) -> Result<String, Failed> {
         let other = |e: worker::Error| Failed {
             failure: Failure::Other,
-            error: Error::Backend(e.to_string()),
+            error: Error::from(e),
         };
         let stub = self
             .env
@@ -69,7 +69,7 @@ impl Transport for FetchTransport {
             Err(e) => {
                 return Err(Failed {
                     failure: classify(&e),
-                    error: Error::Backend(e.to_string()),
+                    error: Error::from(e),
                 })
             }
         };

@@ -9,27 +9,23 @@ use crate::engine::Error;
 /// The KV binding name.
 pub const BINDING: &str = "SESSIONS";
 
-fn backend(e: impl std::fmt::Display) -> Error {
-    Error::Backend(e.to_string())
-}
-
 /// A KV namespace as the sweep's store.
 pub struct KvSweepStore(pub KvStore);
 
 impl SweepStore for KvSweepStore {
     async fn get(&self, key: &str) -> Result<Option<String>, Error> {
-        self.0.get(key).text().await.map_err(backend)
+        self.0.get(key).text().await.map_err(Error::from)
     }
     async fn put(&self, key: &str, value: &str) -> Result<(), Error> {
         self.0
             .put(key, value)
-            .map_err(backend)?
+            .map_err(Error::from)?
             .execute()
             .await
-            .map_err(backend)
+            .map_err(Error::from)
     }
     async fn delete(&self, key: &str) -> Result<(), Error> {
-        self.0.delete(key).await.map_err(backend)
+        self.0.delete(key).await.map_err(Error::from)
     }
     async fn list(
         &self,
@@ -41,7 +37,7 @@ impl SweepStore for KvSweepStore {
         if let Some(c) = cursor {
             b = b.cursor(c);
         }
-        let r = b.execute().await.map_err(backend)?;
+        let r = b.execute().await.map_err(Error::from)?;
         let keys = r
             .keys
             .into_iter()

@@ -21,7 +21,7 @@ use worker::{Context, Env, Request, Response};
 
 use super::do_backend::{self, DoBackend};
 use super::kv::{self, KvSweepStore};
-use super::{add_set_cookie, env_config, js, now_ms};
+use super::{add_set_cookie, env_config, now_ms};
 use crate::engine::sweep::sweeper::{self, SweepReport};
 use crate::engine::worker::scope::{self, Finished};
 use crate::engine::{Config, Error, Lifecycle, Session, Signer};
@@ -113,7 +113,7 @@ impl Sessions {
     /// [`Self::sweep`], also listing the tags (hashes) of the sessions it deleted as expired.
     pub async fn sweep_report(&self) -> Result<SweepReport, Error> {
         let backend = self.inner.backend();
-        let store = KvSweepStore(backend.transport().env().kv(kv::BINDING).map_err(js)?);
+        let store = KvSweepStore(backend.transport().env().kv(kv::BINDING)?);
         sweeper::run(&store, backend, self.config(), now_ms()).await
     }
 
@@ -228,7 +228,7 @@ impl SessionScope {
     /// client with its cookie.
     pub async fn commit(self, resp: Response, ctx: &Context) -> Result<Response, Error> {
         let headers = resp.headers().clone();
-        headers.append("vary", "Cookie").map_err(js)?;
+        headers.append("vary", "Cookie")?;
         let resp = resp.with_headers(headers);
         if let Some(c) = self.finish(ctx).await? {
             add_set_cookie(resp.headers(), &c)?;

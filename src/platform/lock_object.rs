@@ -15,13 +15,9 @@ pub struct StateHost {
     env: Env,
 }
 
-fn storage_err(e: worker::Error) -> Error {
-    Error::Backend(format!("durable object storage: {e}"))
-}
-
 impl StateHost {
     fn kv(&self) -> std::result::Result<worker::kv::KvStore, Error> {
-        self.env.kv(kv::BINDING).map_err(super::js)
+        self.env.kv(kv::BINDING).map_err(Error::from)
     }
 }
 
@@ -33,14 +29,14 @@ impl ObjectHost for StateHost {
         worker::Delay::from(std::time::Duration::from_millis(ms)).await
     }
     async fn get(&self, key: &str) -> std::result::Result<Option<String>, Error> {
-        self.state.storage().get(key).await.map_err(storage_err)
+        self.state.storage().get(key).await.map_err(Error::from)
     }
     async fn put(&self, key: &str, value: String) -> std::result::Result<(), Error> {
         self.state
             .storage()
             .put(key, value)
             .await
-            .map_err(storage_err)
+            .map_err(Error::from)
     }
     async fn delete(&self, key: &str) -> std::result::Result<(), Error> {
         self.state
@@ -48,7 +44,7 @@ impl ObjectHost for StateHost {
             .delete(key)
             .await
             .map(|_| ())
-            .map_err(storage_err)
+            .map_err(Error::from)
     }
     async fn set_alarm(&self, at: u64) -> std::result::Result<(), Error> {
         let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at as f64));
@@ -56,12 +52,12 @@ impl ObjectHost for StateHost {
             .storage()
             .set_alarm(worker::ScheduledTime::new(date))
             .await
-            .map_err(storage_err)
+            .map_err(Error::from)
     }
     async fn delete_all(&self) -> std::result::Result<(), Error> {
         let storage = self.state.storage();
-        storage.delete_alarm().await.map_err(storage_err)?;
-        storage.delete_all().await.map_err(storage_err)
+        storage.delete_alarm().await.map_err(Error::from)?;
+        storage.delete_all().await.map_err(Error::from)
     }
     async fn kv_put(
         &self,
@@ -70,38 +66,30 @@ impl ObjectHost for StateHost {
         expiration: u64,
         metadata: String,
     ) -> std::result::Result<(), Error> {
-        let meta: serde_json::Value =
-            serde_json::from_str(&metadata).map_err(|e| Error::Backend(e.to_string()))?;
+        let meta: serde_json::Value = serde_json::from_str(&metadata)?;
         self.kv()?
-            .put(key, value)
-            .map_err(|e| Error::Backend(e.to_string()))?
+            .put(key, value)?
             .expiration(expiration)
-            .metadata(meta)
-            .map_err(|e| Error::Backend(e.to_string()))?
+            .metadata(meta)?
             .execute()
-            .await
-            .map_err(|e| Error::Backend(e.to_string()))
+            .await?;
+        Ok(())
     }
     async fn call(&self, name: &str, op: Op, body: String) -> std::result::Result<String, Error> {
-        let backend = |e: worker::Error| Error::Backend(e.to_string());
         let stub = self
             .env
             .durable_object(super::do_backend::BINDING)
-            .and_then(|ns| ns.get_by_name(name))
-            .map_err(backend)?;
+            .and_then(|ns| ns.get_by_name(name))?;
         let mut init = worker::RequestInit::new();
         init.with_method(worker::Method::Post)
             .with_body(Some(body.into()));
         let url = format!("https://session-lock/{}", op.name());
-        let req = Request::new_with_init(&url, &init).map_err(backend)?;
-        let mut resp = stub.fetch_with_request(req).await.map_err(backend)?;
-        resp.text().await.map_err(backend)
+        let req = Request::new_with_init(&url, &init)?;
+        let mut resp = stub.fetch_with_request(req).await?;
+        Ok(resp.text().await?)
     }
     async fn kv_delete(&self, key: &str) -> std::result::Result<(), Error> {
-        self.kv()?
-            .delete(key)
-            .await
-            .map_err(|e| Error::Backend(e.to_string()))
+        Ok(self.kv()?.delete(key).await?)
     }
 }
 

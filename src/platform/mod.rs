@@ -27,15 +27,24 @@ pub fn error_response(e: &Error) -> worker::Result<worker::Response> {
 /// shared cache stores it. (`Vary: Cookie` is added to every response that went through a
 /// session, before its commit.)
 pub fn add_set_cookie(headers: &worker::Headers, set_cookie: &str) -> Result<(), Error> {
-    headers.append("set-cookie", set_cookie).map_err(js)?;
+    headers.append("set-cookie", set_cookie)?;
     headers
         .set("cache-control", "private, no-store")
-        .map_err(js)
+        .map_err(Error::from)
 }
 
 /// The one conversion of a runtime error: platform failures are backend errors (opaque 5xx).
-pub fn js(e: worker::Error) -> Error {
-    Error::Backend(e.to_string())
+impl From<worker::Error> for Error {
+    fn from(e: worker::Error) -> Self {
+        Error::Backend(e.to_string())
+    }
+}
+
+/// The same for KV's own error type.
+impl From<worker::kv::KvError> for Error {
+    fn from(e: worker::kv::KvError) -> Self {
+        Error::Backend(e.to_string())
+    }
 }
 
 /// Wall-clock time in Unix milliseconds.

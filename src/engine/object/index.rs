@@ -41,9 +41,7 @@ impl<H: ObjectHost> LockObject<H> {
     /// Persists the index as it stands (nothing left: the object keeps no storage).
     pub(super) async fn save_index(&self) -> Result<(), Error> {
         let text = match &*self.index.borrow() {
-            Some(i) if !i.entries.is_empty() => {
-                Some(serde_json::to_string(i).map_err(|e| Error::Backend(e.to_string()))?)
-            }
+            Some(i) if !i.entries.is_empty() => Some(serde_json::to_string(i)?),
             _ => None,
         };
         match text {

@@ -128,8 +128,7 @@ impl<H: ObjectHost> LockObject<H> {
                 // Counted from the start of the write, so a change that lands while it is in
                 // flight is scheduled a full second later (KV's per-key rate).
                 self.last_kv_write.set(Some(now));
-                let meta =
-                    serde_json::to_string(&r.meta()).map_err(|e| Error::Backend(e.to_string()))?;
+                let meta = serde_json::to_string(&r.meta())?;
                 let put = self
                     .host
                     .kv_put(

@@ -512,9 +512,9 @@ impl<H: ObjectHost> LockObject<H> {
         op: Op,
         msg: &impl Serialize,
     ) -> Result<R, Error> {
-        let body = serde_json::to_string(msg).map_err(|e| Error::Backend(e.to_string()))?;
+        let body = serde_json::to_string(msg)?;
         let text = self.host.call(name, op, body).await?;
-        match serde_json::from_str::<Reply<R>>(&text).map_err(|e| Error::Backend(e.to_string()))? {
+        match serde_json::from_str::<Reply<R>>(&text)? {
             Reply::Ok(v) => Ok(v),
             Reply::Err(w) => Err(w.into_error()),
         }
@@ -544,7 +544,7 @@ impl<H: ObjectHost> LockObject<H> {
         }
         let who = self.identity.borrow().clone();
         if let Some(who) = who {
-            let text = serde_json::to_string(&who).map_err(|e| Error::Backend(e.to_string()))?;
+            let text = serde_json::to_string(&who)?;
             // an object woken from hibernation forgot it saved this: a row read is a
             // thousandth of the price of writing the row again
             if self.host.get(WHO).await?.as_deref() != Some(text.as_str()) {

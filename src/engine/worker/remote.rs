@@ -99,10 +99,6 @@ fn call_id() -> Result<String, Error> {
     Ok(SessionId::generate()?.as_str().to_owned())
 }
 
-fn backend(e: impl std::fmt::Display) -> Error {
-    Error::Backend(e.to_string())
-}
-
 impl<T: Transport> RemoteBackend<T> {
     /// Calls objects through `transport` with `config`'s storage settings.
     pub fn new(transport: T, config: &Config) -> Self {
@@ -160,15 +156,15 @@ impl<T: Transport> RemoteBackend<T> {
         mut msg: M,
         channel: Option<&str>,
     ) -> Result<R, Error> {
-        let body = serde_json::to_string(&msg).map_err(backend)?;
+        let body = serde_json::to_string(&msg)?;
         let by_version = msg.settings().full.is_none();
         let mut whole = || {
             *msg.settings_mut() = self.whole();
-            serde_json::to_string(&msg).map_err(backend)
+            Ok(serde_json::to_string(&msg)?)
         };
         let resend = by_version.then_some(&mut whole as &mut dyn FnMut() -> Result<String, Error>);
         let text = self.exchange(name, op, body, resend, channel).await?;
-        match serde_json::from_str::<Reply<R>>(&text).map_err(backend)? {
+        match serde_json::from_str::<Reply<R>>(&text)? {
             Reply::Ok(v) => Ok(v),
             Reply::Err(w) => Err(w.into_error()),
         }
