@@ -135,7 +135,7 @@ fn mark_flushed_updates_the_record_and_clears_the_edits() {
     s.mark_flushed(&c, 5_000);
     assert!(!s.is_modified());
     let rec = s.record().unwrap();
-    assert_eq!(rec.data, map(json!({"a": 2})));
+    assert_eq!(rec.data(), &map(json!({"a": 2})));
     assert_eq!(rec.accessed, 5_000);
     assert_eq!(rec.expires, 105_000);
     assert_eq!(rec.created, 0);
@@ -520,7 +520,7 @@ async fn an_abandoned_request_releases_its_lock() {
     r.abandon(&b).await;
     let next = b.begin(&id, true).await.unwrap();
     assert!(next.lease.is_some(), "the lock is free");
-    assert_eq!(next.record.unwrap().data["k"], json!(1), "nothing saved");
+    assert_eq!(next.record.unwrap().data()["k"], json!(1), "nothing saved");
 }
 
 #[tokio::test]

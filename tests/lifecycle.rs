@@ -90,7 +90,7 @@ async fn concurrent_increments_with_the_lock_lose_nothing<B: Inspect + 'static>(
             }
         })
         .await;
-    assert_eq!(b.stored(&v.id).unwrap().data["n"], json!(50));
+    assert_eq!(b.stored(&v.id).unwrap().data()["n"], json!(50));
 }
 
 async fn without_the_lock_different_keys_still_merge<B: Inspect + 'static>(
@@ -119,7 +119,7 @@ async fn without_the_lock_different_keys_still_merge<B: Inspect + 'static>(
             }
         })
         .await;
-    let data = b.stored(&v.id).unwrap().data;
+    let data = b.stored(&v.id).unwrap().into_data();
     assert_eq!(data.len(), 21);
 }
 
@@ -155,7 +155,7 @@ async fn regenerate_and_destroy<B: Inspect + 'static>(backend: fn(&Config) -> Rc
     let new_id = o.session.id().clone();
     store::commit(&*b, o, &cfg, &signer, now()).await.unwrap();
     assert!(b.stored(&v.id).is_none(), "old id dead at once");
-    assert_eq!(b.stored(&new_id).unwrap().data["user"], json!("ann"));
+    assert_eq!(b.stored(&new_id).unwrap().data()["user"], json!("ann"));
 
     let nv = Verified {
         id: new_id.clone(),
@@ -184,7 +184,7 @@ async fn storage_failure_is_an_error_never_a_fresh_session() {
     assert_eq!(err.status(), 503);
     assert!(!err.public_message().contains("10.0.0.1"));
     *b.fail_with.borrow_mut() = None;
-    assert_eq!(b.stored(&v.id).unwrap().data["keep"], json!(true));
+    assert_eq!(b.stored(&v.id).unwrap().data()["keep"], json!(true));
 }
 
 async fn a_failed_commit_still_releases_the_lock<B: Inspect + 'static>(
@@ -212,7 +212,7 @@ async fn a_failed_commit_still_releases_the_lock<B: Inspect + 'static>(
         .unwrap();
     assert!(o.held.is_some());
     assert_eq!(
-        b.stored(&v.id).unwrap().data.len(),
+        b.stored(&v.id).unwrap().data().len(),
         1,
         "nothing of the oversized change was stored"
     );
@@ -359,7 +359,7 @@ async fn explicit_release_saves_under_the_lock<B: Inspect + 'static>(
             }
         })
         .await;
-    assert_eq!(b.stored(&v.id).unwrap().data["n"], json!(20));
+    assert_eq!(b.stored(&v.id).unwrap().data()["n"], json!(20));
 }
 
 async fn acquire_keeps_earlier_edits_on_top_of_the_fresh_record<B: Inspect + 'static>(
@@ -389,7 +389,7 @@ async fn acquire_keeps_earlier_edits_on_top_of_the_fresh_record<B: Inspect + 'st
     assert_eq!(s.get("b"), Some(&json!(9)));
     rs.finish(&*b, &cfg, &signer, now()).await.unwrap();
     assert_eq!(
-        b.stored(&v.id).unwrap().data,
+        b.stored(&v.id).unwrap().into_data(),
         json!({"a": 2, "b": 9}).as_object().unwrap().clone()
     );
 }
@@ -416,7 +416,7 @@ async fn explicit_acquire_after_regenerate_or_destroy_is_refused<B: Inspect + 's
         );
         rs.abandon(&*b).await;
     }
-    assert_eq!(b.stored(&v.id).unwrap().data["a"], json!(1));
+    assert_eq!(b.stored(&v.id).unwrap().data()["a"], json!(1));
 }
 
 async fn a_refused_flush_keeps_the_final_commit_fenced<B: Inspect + 'static>(
@@ -448,7 +448,7 @@ async fn a_refused_flush_keeps_the_final_commit_fenced<B: Inspect + 'static>(
         stale.finish(&*b, &cfg, &signer, now()).await,
         Err(Error::LeaseLost)
     ));
-    assert_eq!(b.stored(&v.id).unwrap().data["n"], json!(10));
+    assert_eq!(b.stored(&v.id).unwrap().data()["n"], json!(10));
 }
 
 /// A config whose leases run out quickly and whose expiry refresh is due at once.
@@ -544,7 +544,7 @@ async fn a_regenerate_whose_lease_was_lost_retries_under_a_fresh_lock<B: Inspect
     assert_ne!(new_id, v.id);
     assert!(b.stored(&v.id).is_none(), "the old id is dead");
     assert_eq!(
-        serde_json::Value::Object(b.stored(&new_id).unwrap().data),
+        serde_json::Value::Object(b.stored(&new_id).unwrap().into_data()),
         json!({"n": 10, "user": "ann"}),
         "the newer holder's write and the login's edit both survive"
     );
@@ -576,7 +576,7 @@ async fn a_write_lost_on_the_way_still_releases_the_lock() {
     store::commit(&*b, again, &cfg, &signer, now())
         .await
         .unwrap();
-    assert_eq!(b.stored(&v.id).unwrap().data["n"], json!(3));
+    assert_eq!(b.stored(&v.id).unwrap().data()["n"], json!(3));
 }
 
 #[tokio::test(start_paused = true)]

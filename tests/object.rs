@@ -544,7 +544,7 @@ async fn a_warm_write_writes_one_row_and_leaves_kv_and_the_alarm_alone() {
     w.fire_alarm(&a).await.unwrap();
     assert_eq!(w.kv_puts.get(), kv_puts + 1, "the burst is one KV write");
     let latest = w.stored(&a).unwrap();
-    assert_eq!(latest.data, map(json!({"n": 7})));
+    assert_eq!(latest.data(), &map(json!({"n": 7})));
     let (value, _, meta) = w.kv_get(&kv_key_of(&a)).unwrap();
     assert_eq!(Record::decode(&value).unwrap(), latest);
     assert_eq!(
@@ -776,7 +776,7 @@ async fn a_lease_is_released_by_its_token_and_a_stale_token_is_ignored() {
     apply_as(&w, &a, &p, update("n", json!(2), w.now()), Some(current))
         .await
         .unwrap();
-    assert_eq!(w.stored(&a).unwrap().data["n"], json!(2));
+    assert_eq!(w.stored(&a).unwrap().data()["n"], json!(2));
 
     // a waiter is handed the lock when the holder's token is released
     let local = tokio::task::LocalSet::new();
@@ -911,7 +911,7 @@ async fn an_unlocked_write_during_a_bound_write_is_not_lost() {
             bound.await.unwrap().unwrap();
         })
         .await;
-    let data = w.stored(&a).unwrap().data;
+    let data = w.stored(&a).unwrap().into_data();
     assert_eq!(
         (data.get("x"), data.get("y")),
         (Some(&json!(1)), Some(&json!(2))),

@@ -89,7 +89,7 @@ fn after_response_defers_a_plain_update_and_holds_the_lock_until_it_lands() {
             panic!("a plain update under the lock is deferred")
         };
         assert_eq!(
-            b.stored(&id).unwrap().data["n"],
+            b.stored(&id).unwrap().data()["n"],
             json!(0),
             "not written before the response"
         );
@@ -98,7 +98,7 @@ fn after_response_defers_a_plain_update_and_holds_the_lock_until_it_lands() {
             "the lock is held until the deferred commit lands"
         );
         unlock.run().await;
-        assert_eq!(b.stored(&id).unwrap().data["n"], json!(1));
+        assert_eq!(b.stored(&id).unwrap().data()["n"], json!(1));
         assert!(!is_locked(&b, &id).await, "released with the commit");
     });
 }
@@ -110,7 +110,7 @@ fn before_response_is_the_default_and_confirms_every_update() {
         let (cookie, id) = created(&s).await;
         let done = update(&s, &cookie, 1).await;
         assert!(done.unlock.is_none());
-        assert_eq!(b.stored(&id).unwrap().data["n"], json!(1));
+        assert_eq!(b.stored(&id).unwrap().data()["n"], json!(1));
         assert!(!is_locked(&b, &id).await);
     });
 }
@@ -146,7 +146,7 @@ fn after_response_still_confirms_regenerate_destroy_and_refusals_first() {
             scope.finish(1_000).await,
             Err(Error::TooLarge { .. })
         ));
-        assert_eq!(b.stored(&id).unwrap().data.get("big"), None);
+        assert_eq!(b.stored(&id).unwrap().data().get("big"), None);
         assert!(!is_locked(&b, &id).await);
     });
 }

@@ -320,7 +320,7 @@ pub fn check_merge_patch(data: &[u8]) {
         for (_, change) in &plan.ops {
             if let Change::Update { .. } = change {
                 if let Ok(Applied::Stored(next)) = apply_op(&cfg, Some(&record), change, 2) {
-                    assert_eq!(&next.data, session.data(), "stored data differs");
+                    assert_eq!(next.data(), session.data(), "stored data differs");
                 }
             }
         }
@@ -335,7 +335,7 @@ pub fn check_record_decode(data: &[u8]) {
         return;
     };
     assert_eq!(r.v, FORMAT);
-    assert!(check_data_depth(&r.data).is_ok());
+    assert!(check_data_depth(r.data()).is_ok());
     let encoded = r.encode();
     let back = Record::decode(&encoded).expect("an encoded record decodes");
     assert_eq!(back, r, "round trip changed the record; encoded {encoded}");

@@ -107,7 +107,7 @@ pub fn forward(s: &ProxySettings, req: &Incoming, session: &Session, now_s: u64)
         headers.push(("cookie".into(), c));
     }
     headers.push(("x-forwarded-host".into(), req.hostname.to_owned()));
-    let data = protocol::encode_data(session.data());
+    let data = protocol::encode_session_data(session);
     let new = if session.is_new() { "1" } else { "" };
     let signed = Handoff {
         method: req.method,

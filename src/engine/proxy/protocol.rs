@@ -50,6 +50,12 @@ pub fn encode_data(data: &Map<String, Value>) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(data).expect("a JSON map always serializes"))
 }
 
+/// [`encode_data`] of a session: its data's JSON text is the stored one while the request has
+/// not changed it (no JSON is written then).
+pub fn encode_session_data(session: &crate::engine::Session) -> String {
+    URL_SAFE_NO_PAD.encode(session.data_json().as_bytes())
+}
+
 /// Decodes the origin's update header: a base64url (no padding) JSON merge patch.
 pub fn decode_update(value: &str) -> Result<Value, Error> {
     let bytes = URL_SAFE_NO_PAD

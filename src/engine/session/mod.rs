@@ -66,7 +66,7 @@ impl Session {
                 user: rec.user.clone(),
                 id: v.id,
                 original_id: None,
-                data: rec.data.clone(),
+                data: rec.data().clone(),
                 edits: Edits::new(),
                 record: Some(rec),
                 missing: false,
@@ -198,6 +198,16 @@ impl Session {
     /// The data as a JSON object.
     pub fn data(&self) -> &Map<String, Value> {
         &self.data
+    }
+    /// The data as JSON text: the stored record's own text while this request has changed
+    /// nothing (a proxy read passes it on without writing it out), else written now.
+    pub fn data_json(&self) -> std::borrow::Cow<'_, str> {
+        match &self.record {
+            Some(r) if self.edits.is_empty() => r.data_json(),
+            _ => std::borrow::Cow::Owned(
+                serde_json::to_string(&self.data).expect("a JSON map always serializes"),
+            ),
+        }
     }
     /// The stored record this session was loaded from.
     pub fn record(&self) -> Option<&Record> {
@@ -562,7 +572,7 @@ mod tests {
             [(new, Change::Create { record, .. }), (gone, Change::Delete)] => {
                 assert_eq!(new, s.id());
                 assert_eq!(gone, &old);
-                assert_eq!(record.data.get("user"), Some(&json!("ann")));
+                assert_eq!(record.data().get("user"), Some(&json!("ann")));
                 assert_eq!(record.created, 0, "absolute lifetime keeps counting");
             }
             other => panic!("{other:?}"),
@@ -782,6 +792,27 @@ mod tests {
             s.plan(&c, &signer, 1),
             Err(Error::TooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn the_data_text_is_the_stored_one_until_the_request_changes_it() {
+        let text =
+            r#"{"v":1,"data":{"a": 1},"created":0,"accessed":0,"expires":9999999,"version":1}"#;
+        let rec = Record::decode(text).unwrap();
+        let v = Verified {
+            id: SessionId::generate().unwrap(),
+            needs_resign: false,
+        };
+        let mut s = Session::open(Some(v), Some(rec), 1).unwrap();
+        assert_eq!(s.data_json(), r#"{"a": 1}"#);
+        s.set("b", json!(2)).unwrap();
+        assert_eq!(
+            serde_json::from_str::<Value>(&s.data_json()).unwrap(),
+            json!({"a": 1, "b": 2})
+        );
+        s.delete("b");
+        s.delete("a");
+        assert_eq!(s.data_json(), "{}");
     }
 
     #[test]

@@ -142,7 +142,7 @@ impl Session {
     /// Records that the edits so far were stored at `now` (after a flush).
     pub fn mark_flushed(&mut self, cfg: &Config, now: u64) {
         if let Some(rec) = &mut self.record {
-            rec.data = self.data.clone();
+            *rec.data_mut() = self.data.clone();
             rec.accessed = now;
             if self.timeout_ms.is_some() {
                 rec.timeout_ms = self.timeout_ms;

@@ -2,6 +2,7 @@
 //! backend and the Durable Object cannot drift apart.
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::engine::object::user::Binding;
@@ -12,12 +13,20 @@ use crate::engine::{Config, Error};
 pub const FORMAT: u32 = 1;
 
 /// A stored session. Times are Unix milliseconds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// A record read from JSON ([`Record::decode`], [`RecordText`]) keeps its data's JSON text
+/// beside the parsed data while the data is unchanged, so passing it on (the object's answer
+/// to a `begin`, the proxy's `X-Session-Data`) copies that text instead of writing the data
+/// out again; [`Record::data_mut`] drops it.
+#[derive(Debug, Clone, Deserialize)]
 pub struct Record {
     /// Format version, [`FORMAT`].
     pub v: u32,
-    /// The session data.
-    pub data: Map<String, Value>,
+    /// The session data ([`Record::data`], [`Record::data_mut`]).
+    data: Map<String, Value>,
+    /// The data's JSON text, while it is the data's.
+    #[serde(skip)]
+    data_text: Option<Box<RawValue>>,
     /// Creation time; the absolute timeout counts from here and survives regeneration.
     pub created: u64,
     /// Last time the expiry was refreshed.
@@ -33,6 +42,82 @@ pub struct Record {
     /// The user this session is bound to (listed in that user's index), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+}
+
+impl PartialEq for Record {
+    /// Equal sessions: the same fields (whether the data's text is kept is not a difference).
+    fn eq(&self, other: &Self) -> bool {
+        self.v == other.v
+            && self.data == other.data
+            && self.created == other.created
+            && self.accessed == other.accessed
+            && self.expires == other.expires
+            && self.version == other.version
+            && self.timeout_ms == other.timeout_ms
+            && self.user == other.user
+    }
+}
+
+/// The same fields as the derived form would write, with the data's kept text copied as it is.
+impl Serialize for Record {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Record", 8)?;
+        st.serialize_field("v", &self.v)?;
+        match &self.data_text {
+            Some(text) => st.serialize_field("data", text)?,
+            None => st.serialize_field("data", &self.data)?,
+        }
+        st.serialize_field("created", &self.created)?;
+        st.serialize_field("accessed", &self.accessed)?;
+        st.serialize_field("expires", &self.expires)?;
+        st.serialize_field("version", &self.version)?;
+        if self.timeout_ms.is_some() {
+            st.serialize_field("timeout_ms", &self.timeout_ms)?;
+        }
+        if self.user.is_some() {
+            st.serialize_field("user", &self.user)?;
+        }
+        st.end()
+    }
+}
+
+/// A record read straight from JSON text (not through a buffering format such as an
+/// internally tagged enum, where the data's text cannot be kept): [`Record::decode`], and the
+/// worker's reading of a `begin` answer. Deserializes to the same record, with the text kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordText(pub Record);
+
+impl<'de> Deserialize<'de> for RecordText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Wire {
+            v: u32,
+            data: Box<RawValue>,
+            created: u64,
+            accessed: u64,
+            expires: u64,
+            version: u64,
+            #[serde(default)]
+            timeout_ms: Option<u64>,
+            #[serde(default)]
+            user: Option<String>,
+        }
+        let w = Wire::deserialize(d)?;
+        let data: Map<String, Value> =
+            serde_json::from_str(w.data.get()).map_err(serde::de::Error::custom)?;
+        Ok(RecordText(Record {
+            v: w.v,
+            data,
+            data_text: Some(w.data),
+            created: w.created,
+            accessed: w.accessed,
+            expires: w.expires,
+            version: w.version,
+            timeout_ms: w.timeout_ms,
+            user: w.user,
+        }))
+    }
 }
 
 /// What the sweep can see without reading values: KV metadata.
@@ -62,12 +147,39 @@ impl Record {
         Record {
             v: FORMAT,
             data,
+            data_text: None,
             created: now,
             accessed: now,
             expires: expiry(cfg, now, now, None),
             version: 1,
             timeout_ms: None,
             user: None,
+        }
+    }
+
+    /// The session data.
+    pub fn data(&self) -> &Map<String, Value> {
+        &self.data
+    }
+
+    /// The session data, to change: the kept JSON text goes.
+    pub fn data_mut(&mut self) -> &mut Map<String, Value> {
+        self.data_text = None;
+        &mut self.data
+    }
+
+    /// The session data, taken.
+    pub fn into_data(self) -> Map<String, Value> {
+        self.data
+    }
+
+    /// The data's JSON text: the kept text, or written out now.
+    pub fn data_json(&self) -> std::borrow::Cow<'_, str> {
+        match &self.data_text {
+            Some(t) => std::borrow::Cow::Borrowed(t.get()),
+            None => std::borrow::Cow::Owned(
+                serde_json::to_string(&self.data).expect("a JSON map always serializes"),
+            ),
         }
     }
 
@@ -87,7 +199,7 @@ impl Record {
     /// Parses a stored record; corrupt or other-format records are an `Err` with a reason
     /// for the log, and callers treat them as absent rather than failing the request.
     pub fn decode(text: &str) -> Result<Self, String> {
-        let r: Record =
+        let RecordText(r) =
             serde_json::from_str(text).map_err(|e| format!("undecodable record: {e}"))?;
         if r.v != FORMAT {
             return Err(format!("record format {} is not {FORMAT}", r.v));
@@ -177,7 +289,7 @@ pub fn apply_op(
                 return Err(Error::Gone);
             };
             let mut next = cur.clone();
-            apply_edits(&mut next.data, edits);
+            apply_edits(next.data_mut(), edits);
             next.accessed = (*accessed).max(cur.accessed);
             if timeout_ms.is_some() {
                 next.timeout_ms = *timeout_ms;
@@ -229,6 +341,43 @@ pub fn check_size(cfg: &Config, data: &Map<String, Value>) -> Result<usize, Erro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_decoded_record_passes_its_data_text_on_until_the_data_changes() {
+        // the stored text, spacing and all, is what goes out again
+        let text = r#"{"v":1,"data":{"b": [1, 2.50],"a":"x"},"created":1,"accessed":2,"expires":3,"version":4}"#;
+        let r = Record::decode(text).unwrap();
+        assert_eq!(r.data_json(), r#"{"b": [1, 2.50],"a":"x"}"#);
+        assert!(r.encode().contains(r#""data":{"b": [1, 2.50],"a":"x"}"#));
+        assert_eq!(Record::decode(&r.encode()).unwrap(), r);
+        // a record built from the same fields is equal: the kept text is not a difference
+        let mut built = Record::new(&Config::default(), r.data().clone(), 1);
+        (built.accessed, built.expires, built.version) = (2, 3, 4);
+        assert_eq!(built, r);
+        // a change drops it: what goes out is the changed data
+        let mut changed = r.clone();
+        changed.data_mut().insert("c".into(), json!(true));
+        assert_eq!(
+            serde_json::from_str::<Value>(&changed.data_json()).unwrap(),
+            json!({"a": "x", "b": [1, 2.5], "c": true})
+        );
+        let back = Record::decode(&changed.encode()).unwrap();
+        assert_eq!(back.data().get("c"), Some(&json!(true)));
+        // and so does every change the record rules apply
+        let cfg = Config::default();
+        let edits: Edits = [("a".to_owned(), Edit::Set(json!("y")))].into();
+        let change = Change::Update {
+            edits,
+            accessed: 2,
+            timeout_ms: None,
+            bind: None,
+        };
+        let Applied::Stored(next) = apply_op(&cfg, Some(&r), &change, 2).unwrap() else {
+            panic!("stored")
+        };
+        let stored = Record::decode(&next.encode()).unwrap();
+        assert_eq!(stored.data().get("a"), Some(&json!("y")));
+    }
 
     #[test]
     fn the_encoded_length_is_the_length_of_the_encoding() {

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::engine::object::user::{check_user, index_name, Listed};
-use crate::engine::session::record::Change;
+use crate::engine::session::record::{Change, RecordText};
 use crate::engine::wire::{
     ApplyMsg, BeginMsg, DestroyedAnswer, IdMsg, Message, ObjectSettings, Op, Reply, SettingsRef,
     SweepAnswer, UserMsg, WireError,
@@ -19,6 +19,13 @@ use crate::engine::wire::{
 use crate::engine::worker::retry::{self, Failure};
 use crate::engine::worker::store::{Backend, Begun};
 use crate::engine::{Config, Error, Lease, SessionId};
+
+/// A `begin` answer as the worker reads it: [`Begun`], with the record's data text kept.
+#[derive(serde::Deserialize)]
+struct BegunText {
+    lease: Option<Lease>,
+    record: Option<RecordText>,
+}
 
 /// A call that failed on the way to or from the object (not an answer of the object).
 #[derive(Debug)]
@@ -285,7 +292,14 @@ impl<T: Transport> Backend for RemoteBackend<T> {
             settings: self.named(),
             lock,
         };
-        let r: Result<Begun, Error> = self.call(id, Op::Begin, msg, Some(&rid)).await;
+        // read with the record's data text kept (`RecordText`), for the hand-off
+        let r: Result<Begun, Error> = self
+            .call::<_, BegunText>(id, Op::Begin, msg, Some(&rid))
+            .await
+            .map(|b| Begun {
+                lease: b.lease,
+                record: b.record.map(|RecordText(r)| r),
+            });
         match &r {
             Ok(Begun { lease: Some(l), .. }) => {
                 let key = (id.as_str().to_owned(), l.token);
