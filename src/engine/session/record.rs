@@ -173,6 +173,13 @@ impl Record {
         self.data
     }
 
+    /// Writes the data's JSON text out once and keeps it (no-op if kept already).
+    pub fn keep_text(&mut self) {
+        if self.data_text.is_none() {
+            self.data_text = serde_json::value::to_raw_value(&self.data).ok();
+        }
+    }
+
     /// The data's JSON text: the kept text, or written out now.
     pub fn data_json(&self) -> std::borrow::Cow<'_, str> {
         match &self.data_text {
@@ -303,7 +310,20 @@ pub fn apply_op(
         }
     };
     check_data_depth(&stored.data)?;
-    check_size(cfg, &stored.data)?;
+    // written out once here: the size is the text's, and storing the record (and answering
+    // the next `begin` from it) copies that text
+    let mut stored = stored;
+    stored.keep_text();
+    let size = stored
+        .data_text
+        .as_ref()
+        .map_or(usize::MAX, |t| t.get().len());
+    if size > cfg.max_data_bytes {
+        return Err(Error::TooLarge {
+            size,
+            limit: cfg.max_data_bytes,
+        });
+    }
     Ok(Applied::Stored(stored))
 }
 
