@@ -121,10 +121,12 @@ export class MemoryKV {
     else if (ArrayBuffer.isView(value)) stored = new Uint8Array(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength));
     else if (value instanceof ReadableStream) stored = new Uint8Array(await new Response(value).arrayBuffer());
     else throw new TypeError("KV put: value must be a string, ArrayBuffer, ArrayBufferView or ReadableStream");
+    // whole seconds, read once, as the real service counts
+    const now = Math.floor(nowSeconds());
     let expiration;
     if (options.expiration !== undefined) expiration = Number(options.expiration);
-    else if (options.expirationTtl !== undefined) expiration = nowSeconds() + Number(options.expirationTtl);
-    if (expiration !== undefined && !(expiration >= nowSeconds() + 60)) {
+    else if (options.expirationTtl !== undefined) expiration = now + Number(options.expirationTtl);
+    if (expiration !== undefined && !(expiration >= now + 60)) {
       // the same rule as the real service: expirations must be at least 60 seconds ahead
       throw new Error(`KV put() failed: 400 Invalid expiration of ${expiration}. Expiration times must be at least 60 seconds in the future.`);
     }
