@@ -152,10 +152,11 @@ async function sampler(inspectorPort, name, pids) {
  * One request of `device` (a cookie jar: { cookie }), which follows the Set-Cookie it gets.
  * `abortAt`: a gate name of the origin; once the request is parked there, the client drops the
  * connection, then the gate is opened. `upgrade`: a WebSocket handshake; the client reads the
- * origin's frame and closes. Resolves to the status, or "aborted".
+ * origin's frame and closes. Resolves to the status, "aborted", or "reset (...)" when the
+ * connection failed.
  */
 function send(base, origin, p, device, { abortAt, upgrade } = {}) {
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const headers = device.cookie ? { cookie: `${NAME}=${device.cookie}` } : {};
     if (upgrade) Object.assign(headers, { connection: "Upgrade", upgrade: "websocket", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13" });
     // a connection of its own for the requests whose socket is dropped or taken over
@@ -178,7 +179,9 @@ function send(base, origin, p, device, { abortAt, upgrade } = {}) {
       const timer = setTimeout(() => socket.destroy(), 2000);
       socket.on("close", () => (clearTimeout(timer), resolve(101)));
     });
-    req.on("error", (err) => (abortAt ? resolve("aborted") : reject(err)));
+    // a connection reset (a kept-alive socket the server closed as the request went out) is
+    // counted as such in the statuses, not a reason to stop the run
+    req.on("error", (err) => resolve(abortAt ? "aborted" : `reset (${err.code ?? err.message})`));
     req.end();
     if (abortAt) {
       origin.arrived(abortAt).then(async () => {
