@@ -104,8 +104,8 @@ impl ProxyCore {
         let headers = headers_from(headers_json)?;
         let (out, after) = scope.with(|s| {
             let (out, after) = proxy::take_origin(&self.settings, s, headers)?;
-            let uid = s.user().map(str::to_owned).unwrap_or_default();
-            Ok((out, after.map(|a| (a, uid, s.id().clone()))))
+            let uid = || s.user().map(str::to_owned).unwrap_or_default();
+            Ok((out, after.map(|a| (a, uid(), s.id().clone()))))
         })?;
         let out =
             serde_json::to_string(&out).map_err(|e| js_error(Error::Internal(e.to_string())))?;
