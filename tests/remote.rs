@@ -506,3 +506,24 @@ async fn an_object_without_the_settings_is_asked_again_with_them_once() {
     assert!(matches!(err, Error::Internal(_)), "{err}");
     assert_eq!(calls(&b).len(), 2);
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn every_logical_call_has_its_own_call_id() {
+    let b = remote(vec![granted(1), ok(Value::Null), granted(2)]);
+    let id = sid();
+    for _ in 0..2 {
+        let begun = b.begin(&id, true).await.unwrap();
+        b.apply(&id, &refresh(), begun.lease.as_ref(), true)
+            .await
+            .unwrap();
+    }
+    let rids: Vec<String> = calls(&b)
+        .iter()
+        .map(|c| c.body["rid"].as_str().expect("a call id").to_owned())
+        .collect();
+    assert_eq!(rids.len(), 4);
+    let distinct: std::collections::HashSet<&String> = rids.iter().collect();
+    assert_eq!(distinct.len(), 4, "{rids:?}");
+    // long enough to be unguessable across isolates: the random part is a session id's
+    assert!(rids.iter().all(|r| r.len() > 32), "{rids:?}");
+}

@@ -101,9 +101,25 @@ fn asks_for_settings(text: &str) -> bool {
         )
 }
 
-/// A fresh call id for one logical call (all its attempts share it).
+thread_local! {
+    /// This isolate's call id prefix (random, 192 bits) and how many ids it has made.
+    static CALL_IDS: RefCell<Option<(String, u64)>> = const { RefCell::new(None) };
+}
+
+/// A fresh call id for one logical call (all its attempts share it): this isolate's random
+/// prefix and a counter, so one random draw serves every call an isolate makes. An object
+/// tells calls apart by id (a repeat is answered, not applied again), so ids of different
+/// isolates must never meet: 192 random bits make that as unlikely as guessing a session id.
 fn call_id() -> Result<String, Error> {
-    Ok(SessionId::generate()?.as_str().to_owned())
+    CALL_IDS.with(|ids| {
+        let mut ids = ids.borrow_mut();
+        if ids.is_none() {
+            *ids = Some((SessionId::generate()?.as_str().to_owned(), 0));
+        }
+        let (prefix, n) = ids.as_mut().expect("set above");
+        *n += 1;
+        Ok(format!("{prefix}.{n}"))
+    })
 }
 
 impl<T: Transport> RemoteBackend<T> {
