@@ -240,7 +240,10 @@ async function lockTimeout(rq, d, c, origin) {
   if (!d.cookie) await rq("/incr", d);
   const g = gate();
   const holder = rq(`/set?k=held&gate=${g}`, d);
-  await origin.arrived(g);
+  // the holder may never reach the origin (another client's request held the lock, or the
+  // session ended): then there is nothing to wait out, and waiting for it would stall
+  const reached = await Promise.race([origin.arrived(g).then(() => true), holder.then(() => false)]);
+  if (!reached) return holder;
   const waiter = await rq("/incr", { cookie: d.cookie });
   origin.open(g);
   await holder;
