@@ -32,7 +32,8 @@ const js = (script, extra = {}) => ({ modules: true, compatibilityDate: "2025-11
 const proxy = (vars) => wasmWorker(PROXY_SCRIPT, { ORIGIN, ...vars });
 const forward = `const u = new URL(req.url); return fetch(env.ORIGIN + u.pathname, { headers: req.headers });`;
 const sid = "A".repeat(32);
-const params = { timeout_ms: 3600000, absolute_ms: null, max_bytes: 4096, lease_ms: 30000, wait_ms: 10000, key_prefix: "session:", log_level: "info" };
+// the object's settings, sent whole with a version of our own (src/engine/wire.rs SettingsRef)
+const settings = { v: 1, full: { timeout_ms: 3600000, absolute_ms: null, max_data_bytes: 4096, lease_ms: 30000, wait_ms: 10000, key_prefix: "session:", log_level: "info", user_cap: 100 } };
 const jsToLock = {
   workers: [
     {
@@ -42,7 +43,7 @@ const jsToLock = {
       bindings: { ORIGIN },
       durableObjects: { LOCKS: { className: "SessionLock", scriptName: "locks", useSQLite: true } },
       script: `export default { async fetch(req, env) {
-        const { reply } = await env.LOCKS.getByName("${sid}").begin(JSON.stringify({ sid: "${sid}", params: ${JSON.stringify(params)}, lock: false, rid: crypto.randomUUID() }));
+        const { reply } = await env.LOCKS.getByName("${sid}").begin(JSON.stringify({ sid: "${sid}", settings: ${JSON.stringify(settings)}, lock: false, rid: crypto.randomUUID() }));
         // a refused message (the object protocol changed) must fail the run, not time an error
         if (!reply.startsWith('{"ok"')) return new Response(reply, { status: 500 });
         ${forward} } }`,
