@@ -314,16 +314,13 @@ pub fn apply_op(
     // the next `begin` from it) copies that text
     let mut stored = stored;
     stored.keep_text();
-    let size = stored
-        .data_text
-        .as_ref()
-        .map_or(usize::MAX, |t| t.get().len());
-    if size > cfg.max_data_bytes {
-        return Err(Error::TooLarge {
-            size,
-            limit: cfg.max_data_bytes,
-        });
-    }
+    check_len(
+        cfg,
+        stored
+            .data_text
+            .as_ref()
+            .map_or(usize::MAX, |t| t.get().len()),
+    )?;
     Ok(Applied::Stored(stored))
 }
 
@@ -348,7 +345,11 @@ pub fn encoded_len(data: &Map<String, Value>) -> usize {
 
 /// Refuses data whose JSON encoding exceeds the configured budget.
 pub fn check_size(cfg: &Config, data: &Map<String, Value>) -> Result<usize, Error> {
-    let size = encoded_len(data);
+    check_len(cfg, encoded_len(data))
+}
+
+/// Refuses an encoded data length over the configured budget.
+fn check_len(cfg: &Config, size: usize) -> Result<usize, Error> {
     if size > cfg.max_data_bytes {
         return Err(Error::TooLarge {
             size,
