@@ -7,14 +7,13 @@ const { engine, transport } = await import("../js/engine.js");
 const e = engine();
 const env = { SESSION_SECRET: "s".repeat(40), ORIGIN: "http://127.0.0.1:1", SESSIONS: {}, SESSION_LOCKS: {} };
 const core = new e.ProxyCore(env, transport(env));
-const hdrs = JSON.stringify([["accept", "*/*"], ["user-agent", "curl/8"], ["host", "x"]]);
+// header blocks, as js/proxy.js passes them
+const hdrs = "accept\n*/*\nuser-agent\ncurl/8\nhost\nx\n";
+const ctx = { waitUntil() {} };
 async function one() {
   const scope = core.start("", "/p", undefined);
-  const out = await core.forward(scope, "GET", "/p", "", "x", hdrs);
-  JSON.parse(out);
-  const h = core.takeOrigin(scope, 200, false, JSON.stringify([["content-type", "text/plain"]]));
-  JSON.parse(h);
-  await core.finish(scope, { waitUntil() {} });
+  (await core.forward(scope, "GET", "/p", "", "x", hdrs)).split("\n");
+  (await core.respond(scope, 200, false, "content-type\ntext/plain\n", ctx)).split("\n");
   scope.free();
 }
 for (let i = 0; i < 2000; i++) await one();

@@ -1,5 +1,5 @@
 // The wasm engine's cost per proxied request inside workerd: a worker runs the engine calls of
-// an anonymous proxied request (start, forward, takeOrigin, finish) 0 or 50 times per request,
+// an anonymous proxied request (start, forward, respond) 0 or 50 times per request,
 // and the difference in the workerd process's CPU per request, divided by 50, is the engine's
 // share. Compare with bench/engine-calls.mjs (the same calls in Node).
 // Usage: node bench/engine-in-workerd.mjs   (after scripts/build.sh)
@@ -9,15 +9,14 @@ fs.writeFileSync("bench/.engine-in-workerd.worker.mjs", `
 import { engine, transport } from "../js/engine.js";
 export { SessionLock } from "../js/lock.js";
 let core;
-const hdrs = JSON.stringify([["accept", "*/*"], ["user-agent", "curl/8"], ["host", "x"]]);
+const hdrs = "accept\\n*/*\\nuser-agent\\ncurl/8\\nhost\\nx\\n"; // a header block, as js/proxy.js passes it
 export default { async fetch(req, env, ctx) {
   core ??= new (engine().ProxyCore)(env, transport(env));
   const n = Number(new URL(req.url).searchParams.get("n"));
   for (let i = 0; i < n; i++) {
     const scope = core.start("", "/p", undefined);
-    JSON.parse(await core.forward(scope, "GET", "/p", "", "x", hdrs));
-    JSON.parse(core.takeOrigin(scope, 200, false, JSON.stringify([["content-type", "text/plain"]])));
-    await core.finish(scope, ctx);
+    (await core.forward(scope, "GET", "/p", "", "x", hdrs)).split("\\n");
+    (await core.respond(scope, 200, false, "content-type\\ntext/plain\\n", ctx)).split("\\n");
     scope.free();
   }
   return new Response("ok");

@@ -12,7 +12,22 @@ const proxyFor = (env) => perEnv(env, "proxy", (instance) => new instance.ProxyC
 const failure = (err) =>
   errorResponse(err) ?? new Response("internal error", { status: 500, headers: { "cache-control": "no-store" } });
 
-const headerList = (headers) => JSON.stringify([...headers]);
+/**
+ * Headers as the engine's header block: each name and value ends in a newline (a Fetch header
+ * never holds one). A string crosses into the engine in one copy and needs no JSON either side.
+ */
+function headerBlock(headers) {
+  let block = "";
+  for (const [name, value] of headers) block += name + "\n" + value + "\n";
+  return block;
+}
+
+/** The pairs of a header block's fields from index `from` on. */
+function pairs(fields, from) {
+  const out = [];
+  for (let i = from; i + 1 < fields.length; i += 2) out.push([fields[i], fields[i + 1]]);
+  return out;
+}
 
 async function proxy(request, env, ctx) {
   let instance, core, pathHeader, scope;
@@ -27,14 +42,15 @@ async function proxy(request, env, ctx) {
       )
     );
     const forwarding = call(instance, () =>
-      core.forward(scope, request.method, url.pathname, url.search, url.hostname, headerList(request.headers))
+      core.forward(scope, request.method, url.pathname, url.search, url.hostname, headerBlock(request.headers))
     );
-    const out = JSON.parse(await settle(instance, forwarding));
+    // the origin's URL, then its headers
+    const out = (await settle(instance, forwarding)).split("\n");
     let answer;
     try {
-      answer = await fetch(out.url, {
+      answer = await fetch(out[0], {
         method: request.method,
-        headers: out.headers,
+        headers: pairs(out, 1),
         body: request.method === "GET" || request.method === "HEAD" ? undefined : request.body,
         redirect: "manual",
       });
@@ -42,20 +58,14 @@ async function proxy(request, env, ctx) {
       throw call(instance, () => instance.originFailed(String(err?.message ?? err)));
     }
     const socket = answer.webSocket ?? null;
-    const [headersJson, setCookie] = await settle(
+    const block = await settle(
       instance,
-      call(instance, () => core.respond(scope, answer.status, socket !== null, headerList(answer.headers), ctx))
+      call(instance, () => core.respond(scope, answer.status, socket !== null, headerBlock(answer.headers), ctx))
     );
-    const headers = JSON.parse(headersJson);
-    const response =
-      answer.status === 101
-        ? new Response(null, { status: 101, webSocket: socket, headers })
-        : new Response(answer.body, { status: answer.status, statusText: answer.statusText, headers });
-    if (setCookie !== null) {
-      response.headers.append("set-cookie", setCookie);
-      response.headers.set("cache-control", "private, no-store");
-    }
-    return response;
+    const headers = pairs(block.split("\n"), 0);
+    return answer.status === 101
+      ? new Response(null, { status: 101, webSocket: socket, headers })
+      : new Response(answer.body, { status: answer.status, statusText: answer.statusText, headers });
   } catch (err) {
     // releases a held lock, saving nothing (a trapped instance is left alone: its lease runs out)
     if (scope && !isTrapped(instance)) {

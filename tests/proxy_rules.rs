@@ -9,7 +9,7 @@ use base64::Engine as _;
 use edge_sessions::engine::proxy::handoff::{Handoff, HandoffSigner, Refusal, MAX_AGE_SECS};
 use edge_sessions::engine::proxy::protocol::{encode_data, UserAction};
 use edge_sessions::engine::proxy::{
-    check_status, forward, take_origin, HeaderList, Incoming, ProxySettings,
+    check_status, client_headers, forward, take_origin, HeaderList, Incoming, ProxySettings,
 };
 use edge_sessions::engine::session::signing::Verified;
 use edge_sessions::engine::Record;
@@ -373,6 +373,27 @@ fn take_origin_always_adds_vary_cookie() {
     assert_eq!(out, headers(&[("vary", "Cookie")]));
     assert_eq!(after, None);
     assert!(!session.is_modified());
+}
+
+#[test]
+fn a_set_cookie_makes_the_response_private_and_uncached() {
+    let origin = headers(&[
+        ("Cache-Control", "public, max-age=600"),
+        ("set-cookie", "theme=dark"),
+        ("vary", "Cookie"),
+    ]);
+    let out = client_headers(origin.clone(), Some("__Host-session=abc; Path=/".into()));
+    assert_eq!(
+        out,
+        headers(&[
+            ("set-cookie", "theme=dark"),
+            ("vary", "Cookie"),
+            ("set-cookie", "__Host-session=abc; Path=/"),
+            ("cache-control", "private, no-store"),
+        ])
+    );
+    // no cookie to set: the origin's caching stands
+    assert_eq!(client_headers(origin.clone(), None), origin);
 }
 
 #[test]

@@ -58,8 +58,8 @@ pub enum Error {
 }
 
 /// JSON that does not parse or serialize on the way to or from storage or another object is a
-/// backend failure (an opaque 503). Where it means a bug in our own layers instead (the
-/// JavaScript layer's header lists), the caller maps it to [`Error::Internal`] itself.
+/// backend failure (an opaque 503). Where it means a bug in our own layers instead, the caller
+/// maps it to [`Error::Internal`] itself.
 impl From<serde_json::Error> for Error {
     fn from(e: serde_json::Error) -> Self {
         Error::Backend(format!("json: {e}"))

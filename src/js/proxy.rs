@@ -1,5 +1,6 @@
 //! `ProxyCore`: the proxy worker's rules for `js/proxy.js`. The JavaScript side passes the
-//! request's parts and header lists (JSON) in, sends what comes back, and decides nothing.
+//! request's parts and header blocks (`engine::proxy::block`) in, sends what comes back, and
+//! decides nothing.
 
 use std::rc::Rc;
 
@@ -10,7 +11,7 @@ use super::host::{JsSweepStore, JsTransport};
 use super::sessions::{ScopeCore, SessionsCore};
 use super::{check_bindings, js_error, now_ms, read_settings};
 use crate::engine::proxy::protocol::UserAction;
-use crate::engine::proxy::{self, HeaderList, Incoming, ProxySettings};
+use crate::engine::proxy::{self, block, HeaderList, Incoming, ProxySettings};
 use crate::engine::sweep::sweeper;
 use crate::engine::Error;
 
@@ -21,8 +22,8 @@ pub struct ProxyCore {
     sessions: SessionsCore,
 }
 
-fn headers_from(json: &str) -> Result<HeaderList, JsValue> {
-    serde_json::from_str(json).map_err(|e| js_error(Error::Internal(format!("header list: {e}"))))
+fn headers_from(text: &str) -> Result<HeaderList, JsValue> {
+    block::decode(text).map_err(js_error)
 }
 
 #[wasm_bindgen]
@@ -53,7 +54,7 @@ impl ProxyCore {
     }
 
     /// Loads (and locks, per `SESSION_LOCKING`) the session, then resolves to the origin
-    /// request as JSON `{"url", "headers": [[name, value], ...]}`: the client's headers minus
+    /// request as one header block whose first field is the URL: the client's headers minus
     /// session headers, Host and the session cookie, plus the signed hand-off.
     pub fn forward(
         &self,
@@ -62,12 +63,12 @@ impl ProxyCore {
         path: String,
         search: String,
         hostname: String,
-        headers_json: String,
+        headers: String,
     ) -> JsValue {
         let settings = self.settings.clone();
         let cell = scope.cell();
         run(async move {
-            let headers = headers_from(&headers_json)?;
+            let headers = headers_from(&headers)?;
             let req = Incoming {
                 method: &method,
                 path: &path,
@@ -79,36 +80,32 @@ impl ProxyCore {
                 Ok(proxy::forward(&settings, &req, s, now_ms() / 1000))
             })
             .await?;
-            serde_json::to_string(&out)
-                .map(JsValue::from)
-                .map_err(|e| js_error(Error::Internal(e.to_string())))
+            Ok(JsValue::from(block::encode(&[&out.url], &out.headers)))
         })
     }
 
     /// Takes the origin's answer and commits, in one call: refuses a status that cannot be
     /// passed on, applies the session headers, saves, releases the lock (a read-only
     /// request's by disposing its lease's RPC stub), and, if the origin asked, destroys the
-    /// user's other sessions (or all of them) before the response goes out. Resolves to
-    /// `[headers, setCookie]`: the client's headers as JSON pairs and the Set-Cookie value or
-    /// null; a read completes at once, without a promise. Throws before anything is saved when
-    /// the answer is unusable.
+    /// user's other sessions (or all of them) before the response goes out. Resolves to the
+    /// client's headers as a header block, the session's Set-Cookie included; a read completes
+    /// at once, without a promise. Throws before anything is saved when the answer is
+    /// unusable.
     pub fn respond(
         &self,
         scope: &ScopeCore,
         status: u16,
         has_socket: bool,
-        headers_json: &str,
+        headers: &str,
         ctx: JsValue,
     ) -> Result<JsValue, JsValue> {
         proxy::check_status(status, has_socket).map_err(js_error)?;
-        let headers = headers_from(headers_json)?;
+        let headers = headers_from(headers)?;
         let (out, after) = scope.with(|s| {
             let (out, after) = proxy::take_origin(&self.settings, s, headers)?;
             let uid = || s.user().map(str::to_owned).unwrap_or_default();
             Ok((out, after.map(|a| (a, uid(), s.id().clone()))))
         })?;
-        let out =
-            serde_json::to_string(&out).map_err(|e| js_error(Error::Internal(e.to_string())))?;
         let cell = scope.cell();
         let sessions = self.sessions.inner.clone();
         Ok(run(async move {
@@ -123,10 +120,8 @@ impl ProxyCore {
                     .await
                     .map_err(js_error)?;
             }
-            let pair = js_sys::Array::new();
-            pair.push(&JsValue::from(out));
-            pair.push(&set_cookie.map(JsValue::from).unwrap_or(JsValue::NULL));
-            Ok(pair.into())
+            let out = proxy::client_headers(out, set_cookie);
+            Ok(JsValue::from(block::encode(&[], &out)))
         }))
     }
 

@@ -5,8 +5,10 @@
 //! signed `X-Session-Signature`. Response: `X-Session-Update` (a base64url merge patch),
 //! `X-Session-Action` and `X-Session-Timeout` are taken from the origin and never passed on,
 //! and an origin Set-Cookie for the session cookie's name is dropped. Headers cross as lists
-//! of pairs, so the platform layer makes one call each way and decides nothing.
+//! of pairs (one string each way in the JavaScript layer, [`block`]), so the platform layer
+//! makes one call each way and decides nothing.
 
+pub mod block;
 pub mod handoff;
 pub mod headers;
 pub mod origin;
@@ -76,7 +78,7 @@ pub struct Incoming<'a> {
 }
 
 /// The request to send to the origin.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug)]
 pub struct Outgoing {
     /// Full URL at the origin.
     pub url: String,
@@ -194,4 +196,16 @@ pub fn take_origin(
     }
     out.push(("vary".into(), "Cookie".into()));
     Ok((out, after))
+}
+
+/// The client's headers once the commit is done: `headers` from [`take_origin`], plus the
+/// session's Set-Cookie when there is one, in which case the response must not be cached
+/// (`Cache-Control: private, no-store` replaces the origin's).
+pub fn client_headers(mut headers: HeaderList, set_cookie: Option<String>) -> HeaderList {
+    if let Some(c) = set_cookie {
+        headers.retain(|(k, _)| !k.eq_ignore_ascii_case("cache-control"));
+        headers.push(("set-cookie".into(), c));
+        headers.push(("cache-control".into(), "private, no-store".into()));
+    }
+    headers
 }

@@ -1,0 +1,92 @@
+//! The header block: how a header list crosses between the JavaScript layer and the engine in
+//! one string, with no JSON on either side. Each field ends in `\n`, a header being its name
+//! then its value. A Fetch header name or value never holds a newline (`Headers` refuses
+//! one), so the split is exact; a block that does not split into pairs is refused.
+
+use crate::engine::proxy::HeaderList;
+use crate::engine::Error;
+
+/// The pairs of `block`, in order.
+pub fn decode(block: &str) -> Result<HeaderList, Error> {
+    if block.is_empty() {
+        return Ok(HeaderList::new());
+    }
+    let Some(body) = block.strip_suffix('\n') else {
+        return Err(Error::Internal("header block: no final newline".into()));
+    };
+    let mut fields = body.split('\n');
+    let mut out = HeaderList::with_capacity(16);
+    while let Some(name) = fields.next() {
+        let Some(value) = fields.next() else {
+            return Err(Error::Internal(
+                "header block: a name without a value".into(),
+            ));
+        };
+        out.push((name.to_owned(), value.to_owned()));
+    }
+    Ok(out)
+}
+
+/// `lead` (fields that come first, such as a URL) and then `headers`, as one block.
+pub fn encode(lead: &[&str], headers: &HeaderList) -> String {
+    let len = lead.iter().map(|f| f.len() + 1).sum::<usize>()
+        + headers
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + 2)
+            .sum::<usize>();
+    let mut out = String::with_capacity(len);
+    for field in lead
+        .iter()
+        .copied()
+        .chain(headers.iter().flat_map(|(k, v)| [k.as_str(), v.as_str()]))
+    {
+        out.push_str(field);
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(pairs: &[(&str, &str)]) -> HeaderList {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_block_round_trips_in_order_with_repeats_and_empty_values() {
+        let h = list(&[
+            ("set-cookie", "a=1"),
+            ("x-empty", ""),
+            ("set-cookie", "b=2; Path=/"),
+        ]);
+        let block = encode(&[], &h);
+        assert_eq!(
+            block,
+            "set-cookie\na=1\nx-empty\n\nset-cookie\nb=2; Path=/\n"
+        );
+        assert_eq!(decode(&block).unwrap(), h);
+        assert_eq!(decode("").unwrap(), HeaderList::new());
+        assert_eq!(encode(&[], &HeaderList::new()), "");
+    }
+
+    #[test]
+    fn lead_fields_come_first() {
+        let block = encode(&["https://o.example/p?q=1"], &list(&[("a", "b")]));
+        assert_eq!(block, "https://o.example/p?q=1\na\nb\n");
+    }
+
+    #[test]
+    fn a_block_that_is_not_pairs_is_refused() {
+        for bad in ["a\n", "a\nb\nc\n", "a\nb", "\n"] {
+            assert!(
+                matches!(decode(bad), Err(Error::Internal(_))),
+                "{bad:?} was accepted"
+            );
+        }
+    }
+}
