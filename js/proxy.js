@@ -14,19 +14,26 @@ const failure = (err) =>
 
 /**
  * Headers as the engine's header block: each name and value ends in a newline (a Fetch header
- * never holds one). A string crosses into the engine in one copy and needs no JSON either side.
+ * never holds one). A string crosses into the engine in one copy and needs no JSON either side
+ * (in workerd, `forEach` with a string is about twice as fast as JSON.stringify of the pairs).
  */
 function headerBlock(headers) {
   let block = "";
-  for (const [name, value] of headers) block += name + "\n" + value + "\n";
+  headers.forEach((value, name) => {
+    block += name + "\n" + value + "\n";
+  });
   return block;
 }
 
-/** The pairs of a header block's fields from index `from` on. */
-function pairs(fields, from) {
-  const out = [];
-  for (let i = from; i + 1 < fields.length; i += 2) out.push([fields[i], fields[i + 1]]);
-  return out;
+/**
+ * Applies the engine's header edits in `fields` (from index `from`: the count of names to
+ * delete, the names, then name and value of each header to append) to `headers`.
+ */
+function edit(headers, fields, from) {
+  const end = from + 1 + Number(fields[from]);
+  for (let i = from + 1; i < end; i++) headers.delete(fields[i]);
+  for (let i = end; i + 1 < fields.length; i += 2) headers.append(fields[i], fields[i + 1]);
+  return headers;
 }
 
 async function proxy(request, env, ctx) {
@@ -44,13 +51,13 @@ async function proxy(request, env, ctx) {
     const forwarding = call(instance, () =>
       core.forward(scope, request.method, url.pathname, url.search, url.hostname, headerBlock(request.headers))
     );
-    // the origin's URL, then its headers
+    // the origin's URL, then the edits that make the client's headers the origin's
     const out = (await settle(instance, forwarding)).split("\n");
     let answer;
     try {
       answer = await fetch(out[0], {
         method: request.method,
-        headers: pairs(out, 1),
+        headers: edit(new Headers(request.headers), out, 1),
         body: request.method === "GET" || request.method === "HEAD" ? undefined : request.body,
         redirect: "manual",
       });
@@ -62,10 +69,10 @@ async function proxy(request, env, ctx) {
       instance,
       call(instance, () => core.respond(scope, answer.status, socket !== null, headerBlock(answer.headers), ctx))
     );
-    const headers = pairs(block.split("\n"), 0);
-    return answer.status === 101
-      ? new Response(null, { status: 101, webSocket: socket, headers })
-      : new Response(answer.body, { status: answer.status, statusText: answer.statusText, headers });
+    // the origin's status, headers and WebSocket, copied by the runtime, then edited
+    const response = new Response(answer.body, answer);
+    edit(response.headers, block.split("\n"), 0);
+    return response;
   } catch (err) {
     // releases a held lock, saving nothing (a trapped instance is left alone: its lease runs out)
     if (scope && !isTrapped(instance)) {

@@ -9,7 +9,8 @@ use base64::Engine as _;
 use edge_sessions::engine::proxy::handoff::{Handoff, HandoffSigner, Refusal, MAX_AGE_SECS};
 use edge_sessions::engine::proxy::protocol::{encode_data, UserAction};
 use edge_sessions::engine::proxy::{
-    check_status, client_headers, forward, take_origin, HeaderList, Incoming, ProxySettings,
+    check_status, client_headers, forward, take_origin, HeaderEdits, HeaderList, Incoming,
+    ProxySettings,
 };
 use edge_sessions::engine::session::signing::Verified;
 use edge_sessions::engine::Record;
@@ -185,7 +186,7 @@ fn forward_strips_what_the_client_sent_and_adds_the_session() {
     assert_eq!(out.url, "https://origin.example/base/p/q?x=1&y=2");
 
     let data = encode_data(session.data());
-    let h = &out.headers;
+    let h = &out.edits.applied_to(&client);
     assert_eq!(one(h, "accept"), "text/html");
     // the two Cookie headers joined, the session cookie taken out
     assert_eq!(one(h, "cookie"), "a=1; b=2");
@@ -238,7 +239,7 @@ fn forward_marks_a_new_session_and_signs_that() {
     let session = Session::fresh().unwrap();
     let client = headers(&[("Cookie", "__Host-session=abc.def")]);
     let out = forward(&s, &incoming("GET", &client), &session, NOW_S);
-    let h = &out.headers;
+    let h = &out.edits.applied_to(&client);
     assert_eq!(one(h, "x-session-new"), "1");
     // the only cookie was the session's: no Cookie header at all
     assert!(values(h, "cookie").is_empty(), "{h:?}");
@@ -256,7 +257,7 @@ fn forward_signs_with_the_origin_secret_when_set() {
     let session = Session::fresh().unwrap();
     let none = HeaderList::new();
     let out = forward(&s, &incoming("GET", &none), &session, NOW_S);
-    let h = &out.headers;
+    let h = &out.edits.applied_to(&none);
     let handoff = Handoff {
         method: "GET",
         target: "/base/p/q?x=1&y=2",
@@ -281,7 +282,7 @@ fn forward_uses_the_configured_header_prefix() {
     let session = Session::fresh().unwrap();
     let client = headers(&[("x_edge_data", "forged"), ("X-Session-Data", "kept")]);
     let out = forward(&s, &incoming("GET", &client), &session, NOW_S);
-    let h = &out.headers;
+    let h = &out.edits.applied_to(&client);
     assert_eq!(one(h, "x-edge-data"), encode_data(session.data()));
     assert_eq!(one(h, "x-edge-id"), session.id().as_str());
     // not ours under this prefix: an ordinary header
@@ -323,10 +324,10 @@ fn take_origin_applies_session_headers_and_never_passes_them_on() {
         ("Set-Cookie", "theme=dark; Path=/"),
         ("Set-Cookie", "__Host-session-old=1"),
     ]);
-    let (out, after) = take_origin(&s, &mut session, origin).unwrap();
+    let (edits, after) = take_origin(&s, &mut session, origin.clone()).unwrap();
     assert_eq!(after, None);
     assert_eq!(
-        out,
+        edits.applied_to(&origin),
         headers(&[
             ("Content-Type", "text/html"),
             ("Set-Cookie", "theme=dark; Path=/"),
@@ -357,8 +358,8 @@ fn take_origin_strips_but_never_applies_session_headers_under_other_spellings() 
         ("x.session.timeout", "7d"),
         ("X.Session_Action", "destroy"),
     ]);
-    let (out, after) = take_origin(&s, &mut session, origin).unwrap();
-    assert_eq!(out, headers(&[("vary", "Cookie")]));
+    let (edits, after) = take_origin(&s, &mut session, origin.clone()).unwrap();
+    assert_eq!(edits.applied_to(&origin), headers(&[("vary", "Cookie")]));
     assert_eq!(after, None);
     assert_eq!(Value::Object(session.data().clone()), json!({"a": 0}));
     assert_eq!(session.timeout_override(), None);
@@ -369,22 +370,24 @@ fn take_origin_strips_but_never_applies_session_headers_under_other_spellings() 
 fn take_origin_always_adds_vary_cookie() {
     let s = settings();
     let mut session = existing(json!({}), None);
-    let (out, after) = take_origin(&s, &mut session, HeaderList::new()).unwrap();
-    assert_eq!(out, headers(&[("vary", "Cookie")]));
+    let (edits, after) = take_origin(&s, &mut session, HeaderList::new()).unwrap();
+    assert_eq!(edits.applied_to(&[]), headers(&[("vary", "Cookie")]));
     assert_eq!(after, None);
     assert!(!session.is_modified());
 }
 
 #[test]
 fn a_set_cookie_makes_the_response_private_and_uncached() {
+    let s = settings();
+    let mut session = existing(json!({}), None);
     let origin = headers(&[
         ("Cache-Control", "public, max-age=600"),
         ("set-cookie", "theme=dark"),
-        ("vary", "Cookie"),
     ]);
-    let out = client_headers(origin.clone(), Some("__Host-session=abc; Path=/".into()));
+    let (edits, _) = take_origin(&s, &mut session, origin.clone()).unwrap();
+    let set = client_headers(edits.clone(), Some("__Host-session=abc; Path=/".into()));
     assert_eq!(
-        out,
+        set.applied_to(&origin),
         headers(&[
             ("set-cookie", "theme=dark"),
             ("vary", "Cookie"),
@@ -393,7 +396,38 @@ fn a_set_cookie_makes_the_response_private_and_uncached() {
         ])
     );
     // no cookie to set: the origin's caching stands
-    assert_eq!(client_headers(origin.clone(), None), origin);
+    let unset = client_headers(edits, None);
+    assert_eq!(
+        unset.applied_to(&origin),
+        headers(&[
+            ("Cache-Control", "public, max-age=600"),
+            ("set-cookie", "theme=dark"),
+            ("vary", "Cookie"),
+        ])
+    );
+}
+
+#[test]
+fn edits_delete_each_name_once_whatever_its_case_then_append() {
+    let s = settings();
+    let session = existing(json!({}), None);
+    let client = headers(&[
+        ("Cookie", "a=1"),
+        ("cookie", "b=2"),
+        ("HOST", "x"),
+        ("X-Session-Id", "forged"),
+        ("x-session-id", "forged"),
+    ]);
+    let out = forward(&s, &incoming("GET", &client), &session, NOW_S);
+    assert_eq!(out.edits.remove, ["Cookie", "HOST", "X-Session-Id"]);
+    let edits = HeaderEdits {
+        remove: vec!["A".into()],
+        append: headers(&[("a", "new")]),
+    };
+    assert_eq!(
+        edits.applied_to(&headers(&[("a", "1"), ("b", "2"), ("A", "3")])),
+        headers(&[("b", "2"), ("a", "new")])
+    );
 }
 
 #[test]

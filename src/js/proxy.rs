@@ -54,8 +54,8 @@ impl ProxyCore {
     }
 
     /// Loads (and locks, per `SESSION_LOCKING`) the session, then resolves to the origin
-    /// request as one header block whose first field is the URL: the client's headers minus
-    /// session headers, Host and the session cookie, plus the signed hand-off.
+    /// request as a block of header edits whose first field is the URL: the client's session
+    /// headers, Host and session cookie out, the signed hand-off in.
     pub fn forward(
         &self,
         scope: &ScopeCore,
@@ -80,7 +80,7 @@ impl ProxyCore {
                 Ok(proxy::forward(&settings, &req, s, now_ms() / 1000))
             })
             .await?;
-            Ok(JsValue::from(block::encode(&[&out.url], &out.headers)))
+            Ok(JsValue::from(block::encode_edits(&[&out.url], &out.edits)))
         })
     }
 
@@ -88,9 +88,9 @@ impl ProxyCore {
     /// passed on, applies the session headers, saves, releases the lock (a read-only
     /// request's by disposing its lease's RPC stub), and, if the origin asked, destroys the
     /// user's other sessions (or all of them) before the response goes out. Resolves to the
-    /// client's headers as a header block, the session's Set-Cookie included; a read completes
-    /// at once, without a promise. Throws before anything is saved when the answer is
-    /// unusable.
+    /// edits of the origin's headers for the client, the session's Set-Cookie included, as a
+    /// block; a read completes at once, without a promise. Throws before anything is saved
+    /// when the answer is unusable.
     pub fn respond(
         &self,
         scope: &ScopeCore,
@@ -121,7 +121,7 @@ impl ProxyCore {
                     .map_err(js_error)?;
             }
             let out = proxy::client_headers(out, set_cookie);
-            Ok(JsValue::from(block::encode(&[], &out)))
+            Ok(JsValue::from(block::encode_edits(&[], &out)))
         }))
     }
 

@@ -1,9 +1,13 @@
-//! The header block: how a header list crosses between the JavaScript layer and the engine in
-//! one string, with no JSON on either side. Each field ends in `\n`, a header being its name
-//! then its value. A Fetch header name or value never holds a newline (`Headers` refuses
-//! one), so the split is exact; a block that does not split into pairs is refused.
+//! The header block: how headers cross between the JavaScript layer and the engine in one
+//! string, with no JSON on either side. Each field ends in `\n`, a header being its name then
+//! its value. A Fetch header name or value never holds a newline (`Headers` refuses one), so
+//! the split is exact; a block that does not split into pairs is refused.
+//!
+//! Headers go in as a list ([`decode`]) and come back as edits ([`encode_edits`]): the count
+//! of names to delete, the names, then the headers to append. The JavaScript side applies
+//! them to a copy of the `Headers` it already holds, which the runtime makes natively.
 
-use crate::engine::proxy::HeaderList;
+use crate::engine::proxy::{HeaderEdits, HeaderList};
 use crate::engine::Error;
 
 /// The pairs of `block`, in order.
@@ -46,6 +50,16 @@ pub fn encode(lead: &[&str], headers: &HeaderList) -> String {
     out
 }
 
+/// `lead`, then `edits`: the number of names to delete, the names, the headers to append.
+pub fn encode_edits(lead: &[&str], edits: &HeaderEdits) -> String {
+    let count = edits.remove.len().to_string();
+    let mut fields: Vec<&str> = Vec::with_capacity(lead.len() + 1 + edits.remove.len());
+    fields.extend_from_slice(lead);
+    fields.push(&count);
+    fields.extend(edits.remove.iter().map(String::as_str));
+    encode(&fields, &edits.append)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,6 +92,19 @@ mod tests {
     fn lead_fields_come_first() {
         let block = encode(&["https://o.example/p?q=1"], &list(&[("a", "b")]));
         assert_eq!(block, "https://o.example/p?q=1\na\nb\n");
+    }
+
+    #[test]
+    fn edits_give_the_count_and_names_to_delete_then_the_headers_to_append() {
+        let edits = HeaderEdits {
+            remove: vec!["cookie".into(), "X_Session_Id".into()],
+            append: list(&[("x-session-id", "abc"), ("vary", "Cookie")]),
+        };
+        assert_eq!(
+            encode_edits(&["https://o.example/"], &edits),
+            "https://o.example/\n2\ncookie\nX_Session_Id\nx-session-id\nabc\nvary\nCookie\n"
+        );
+        assert_eq!(encode_edits(&[], &HeaderEdits::default()), "0\n");
     }
 
     #[test]

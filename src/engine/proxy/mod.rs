@@ -77,34 +77,65 @@ pub struct Incoming<'a> {
     pub headers: &'a [(String, String)],
 }
 
+/// Changes to a header list, which the platform applies to its own copy of the headers (so
+/// the headers it already holds are never rebuilt): every header named in `remove` goes
+/// (names compare case-insensitively), then `append` is appended in order.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct HeaderEdits {
+    /// Names to delete, each once.
+    pub remove: Vec<String>,
+    /// Headers to add after the deletions.
+    pub append: HeaderList,
+}
+
+impl HeaderEdits {
+    fn remove_name(&mut self, name: &str) {
+        if !self.remove.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+            self.remove.push(name.to_owned());
+        }
+    }
+
+    /// `headers` with the edits applied, as the platform's `Headers` would hold them.
+    pub fn applied_to(&self, headers: &[(String, String)]) -> HeaderList {
+        let mut out: HeaderList = headers
+            .iter()
+            .filter(|(k, _)| !self.remove.iter().any(|n| n.eq_ignore_ascii_case(k)))
+            .cloned()
+            .collect();
+        out.extend(self.append.iter().cloned());
+        out
+    }
+}
+
 /// The request to send to the origin.
 #[derive(Debug)]
 pub struct Outgoing {
     /// Full URL at the origin.
     pub url: String,
-    /// Headers to send.
-    pub headers: HeaderList,
+    /// What to change in the client's headers to get the origin's.
+    pub edits: HeaderEdits,
 }
 
 /// Builds the origin request for `req` carrying `session`, signed at `now_s` (Unix seconds).
 pub fn forward(s: &ProxySettings, req: &Incoming, session: &Session, now_s: u64) -> Outgoing {
     let names = &s.config.headers;
-    let mut headers: HeaderList = Vec::with_capacity(req.headers.len() + 5);
+    let mut edits = HeaderEdits::default();
     let mut cookie_header = String::new();
     for (k, v) in req.headers {
-        let lk = k.to_ascii_lowercase();
-        if lk == "cookie" {
+        if k.eq_ignore_ascii_case("cookie") {
             if !cookie_header.is_empty() {
                 cookie_header.push_str("; ");
             }
             cookie_header.push_str(v);
-            continue;
+            edits.remove_name(k);
+        } else if names.is_session_header(k)
+            || k.eq_ignore_ascii_case("host")
+            || k.eq_ignore_ascii_case("content-length")
+        {
+            edits.remove_name(k);
         }
-        if names.is_session_header(k) || lk == "host" || lk == "content-length" {
-            continue;
-        }
-        headers.push((k.clone(), v.clone()));
     }
+    let headers = &mut edits.append;
     if let Some(c) = cookies::strip_cookie(&cookie_header, &s.config.cookie.name) {
         headers.push(("cookie".into(), c));
     }
@@ -127,7 +158,7 @@ pub fn forward(s: &ProxySettings, req: &Incoming, session: &Session, now_s: u64)
     headers.push((names.data.clone(), data));
     Outgoing {
         url: format!("{}{}{}", s.origin, req.path, req.search),
-        headers,
+        edits,
     }
 }
 
@@ -146,8 +177,8 @@ pub fn check_status(status: u16, has_socket: bool) -> Result<(), Error> {
 }
 
 /// Applies the origin's user binding, patch, action and timeout to `session` and returns the
-/// headers to pass to the client (the origin's, minus session headers and session
-/// Set-Cookies, plus `Vary: Cookie`) and what to do to the user's other sessions after the
+/// edits that make the client's headers of the origin's (session headers and session
+/// Set-Cookies out, `Vary: Cookie` in) and what to do to the user's other sessions after the
 /// commit. Only the exact header names are applied: another spelling of a session header
 /// (`X_Session_Update`) may be a client's header that the origin reflected back, so it is
 /// stripped, never applied. A malformed patch or action fails the whole exchange before anything is
@@ -156,17 +187,19 @@ pub fn take_origin(
     s: &ProxySettings,
     session: &mut Session,
     headers: HeaderList,
-) -> Result<(HeaderList, Option<UserAction>), Error> {
+) -> Result<(HeaderEdits, Option<UserAction>), Error> {
     let names = &s.config.headers;
     let mut update = None;
     let mut action = None;
     let mut timeout = None;
     let mut user = None;
     let mut client = None;
-    let mut out = Vec::with_capacity(headers.len() + 1);
+    let mut edits = HeaderEdits::default();
+    let mut kept_cookies = HeaderList::new();
+    let mut dropped_cookie = false;
     for (k, v) in headers {
-        let lk = k.to_ascii_lowercase();
         if names.is_session_header(&k) {
+            let lk = k.to_ascii_lowercase();
             if lk == names.update {
                 update = Some(v);
             } else if lk == names.action {
@@ -178,14 +211,21 @@ pub fn take_origin(
             } else if lk == names.client {
                 client = Some(v);
             }
-            continue;
+            edits.remove_name(&k);
+        } else if k.eq_ignore_ascii_case("set-cookie") {
+            if cookies::sets_cookie_named(&v, &s.config.cookie.name) {
+                let msg = "dropped an origin Set-Cookie for the session cookie";
+                log::emit(Level::Warn, "origin_cookie_dropped", msg);
+                dropped_cookie = true;
+            } else {
+                kept_cookies.push((k, v));
+            }
         }
-        if lk == "set-cookie" && cookies::sets_cookie_named(&v, &s.config.cookie.name) {
-            let msg = "dropped an origin Set-Cookie for the session cookie";
-            log::emit(Level::Warn, "origin_cookie_dropped", msg);
-            continue;
-        }
-        out.push((k, v));
+    }
+    if dropped_cookie {
+        // a Set-Cookie cannot be deleted alone: all go, and the others come back
+        edits.remove_name("set-cookie");
+        edits.append = kept_cookies;
     }
     if let Some(u) = &user {
         protocol::apply_user(session, u, client.as_deref())?;
@@ -194,18 +234,20 @@ pub fn take_origin(
     if let Some(t) = timeout {
         protocol::apply_timeout(session, &t)?;
     }
-    out.push(("vary".into(), "Cookie".into()));
-    Ok((out, after))
+    edits.append.push(("vary".into(), "Cookie".into()));
+    Ok((edits, after))
 }
 
-/// The client's headers once the commit is done: `headers` from [`take_origin`], plus the
-/// session's Set-Cookie when there is one, in which case the response must not be cached
-/// (`Cache-Control: private, no-store` replaces the origin's).
-pub fn client_headers(mut headers: HeaderList, set_cookie: Option<String>) -> HeaderList {
+/// The edits of the client's headers once the commit is done: `edits` from [`take_origin`],
+/// plus the session's Set-Cookie when there is one, in which case the response must not be
+/// cached (`Cache-Control: private, no-store` replaces the origin's).
+pub fn client_headers(mut edits: HeaderEdits, set_cookie: Option<String>) -> HeaderEdits {
     if let Some(c) = set_cookie {
-        headers.retain(|(k, _)| !k.eq_ignore_ascii_case("cache-control"));
-        headers.push(("set-cookie".into(), c));
-        headers.push(("cache-control".into(), "private, no-store".into()));
+        edits.remove_name("cache-control");
+        edits.append.push(("set-cookie".into(), c));
+        edits
+            .append
+            .push(("cache-control".into(), "private, no-store".into()));
     }
-    headers
+    edits
 }
