@@ -4,9 +4,10 @@
 //! request goes to `ORIGIN` with `X-Session-Id`, `X-Session-Data`, `X-Session-New` and the
 //! signed `X-Session-Signature`. Response: `X-Session-Update` (a base64url merge patch),
 //! `X-Session-Action` and `X-Session-Timeout` are taken from the origin and never passed on,
-//! and an origin Set-Cookie for the session cookie's name is dropped. Headers cross as lists
-//! of pairs (one string each way in the JavaScript layer, [`block`]), so the platform layer
-//! makes one call each way and decides nothing.
+//! and an origin Set-Cookie for the session cookie's name is dropped. Headers come in as a
+//! list of pairs and go back as [`HeaderEdits`] to the platform's own copy (one string each
+//! way in the JavaScript layer, [`block`]), so the platform makes one call each way and
+//! decides nothing.
 
 pub mod block;
 pub mod handoff;
