@@ -7,6 +7,9 @@
 //   proxy         our proxy (PROXY_SCRIPT in lib.mjs), default settings (implicit locking)
 //   proxy-after   our proxy with SESSION_COMMIT=after-response (skipped, with a note, if the
 //                 build refuses the var)
+//   proxy-base    only with PROXY_BASELINE=<path to an earlier build's js/proxy.js, inside
+//                 this repository (bench/.tmp/, gitignored)>: that build, default settings,
+//                 so a change is measured before and after in the same alternating rounds
 // under two workloads, each client cycling through 16 stored sessions (~1 KB each) per target:
 //   read   the origin answers without a session update
 //   write  the origin answers with X-Session-Update {"n": <counter>} (the peer: get + put)
@@ -63,6 +66,9 @@ const TARGETS = [
     options: wasmWorker(PROXY_SCRIPT, { ORIGIN, SESSION_COMMIT: "after-response" }),
   },
 ];
+if (process.env.PROXY_BASELINE) {
+  TARGETS.push({ name: "proxy-base", cookie: "__Host-session", ours: true, options: wasmWorker(process.env.PROXY_BASELINE, { ORIGIN }) });
+}
 
 const notes = [];
 const proxyWasm = importedWasm(PROXY_SCRIPT);
@@ -183,7 +189,7 @@ function checks(r) {
     ["write p50 ≤ peer's (default mode)", "proxy", ratio(p50("proxy", "write"), p50("peer", "write")), 1],
     ["write p50 ≤ 1.5× pass-through (after-response)", "proxy-after", ratio(p50("proxy-after", "write"), p50("pass-through", "write")), 1.5],
   ];
-  for (const t of ["proxy", "proxy-after"]) {
+  for (const t of ["proxy", "proxy-after", "proxy-base"].filter((n) => live.some((x) => x.name === n))) {
     rows.push(["CPU overhead ≤ 1.3× peer's on reads", t, ratio(overhead(r, t, "read"), overhead(r, "peer", "read")), 1.3]);
     rows.push(["CPU overhead ≤ 1.2× peer's on writes", t, ratio(overhead(r, t, "write"), overhead(r, "peer", "write")), 1.2]);
   }

@@ -312,8 +312,14 @@ impl<H: ObjectHost> LockObject<H> {
 
     /// The record as it stands (expired records included), loaded once from storage.
     async fn current(&self) -> Result<Option<Record>, Error> {
+        self.load().await?;
+        Ok(self.cached())
+    }
+
+    /// Loads the record into the slot, once.
+    async fn load(&self) -> Result<(), Error> {
         if !matches!(*self.slot.borrow(), Slot::Unknown) {
-            return Ok(self.cached());
+            return Ok(());
         }
         let text = self.host.get(REC).await?;
         let loaded = match text.as_deref().map(Record::decode) {
@@ -329,8 +335,7 @@ impl<H: ObjectHost> LockObject<H> {
         if let Slot::Unknown = *slot {
             *slot = loaded; // a concurrent load may have won; keep the first
         }
-        drop(slot);
-        Ok(self.cached())
+        Ok(())
     }
 
     fn cached(&self) -> Option<Record> {
@@ -409,16 +414,41 @@ impl<H: ObjectHost> LockObject<H> {
             }
             None => None,
         };
-        let current = self.current().await?;
+        self.load().await?;
         let now = self.host.now();
         let checked = match &msg.lease {
             Some(l) => self.lock.check(l.token, now),
             None => Ok(()),
         };
-        let applied =
-            checked.and_then(|()| apply_op(&s.config, current.as_ref(), &msg.change, now));
-        let applied = match applied {
-            Ok(a) => a,
+        // Applied to the slot's record in place of a copy of it: from reading it to updating
+        // the slot below there is no await, so nothing can land in between.
+        let outcome = {
+            let slot = self.slot.borrow();
+            let current = match &*slot {
+                Slot::Present(r) => Some(r),
+                _ => None,
+            };
+            checked
+                .and_then(|()| apply_op(&s.config, current, &msg.change, now))
+                .map(|applied| {
+                    let before = current.and_then(|c| c.user.as_deref());
+                    let unbound = match (&applied, before) {
+                        (Applied::Deleted, Some(u)) => Some(u.to_owned()),
+                        (Applied::Stored(r), Some(u)) if r.user.as_deref() != Some(u) => {
+                            Some(u.to_owned())
+                        }
+                        _ => None,
+                    };
+                    let after = match &applied {
+                        Applied::Stored(r) => Some(r),
+                        Applied::Deleted => None,
+                    };
+                    let mirror = mirror_needed(current, after);
+                    (applied, unbound, mirror)
+                })
+        };
+        let (applied, unbound, mirror) = match outcome {
+            Ok(o) => o,
             Err(e) => {
                 if let Some(uid) = listed {
                     // refused after all (a kill, a lost lease): take the listing back
@@ -427,17 +457,13 @@ impl<H: ObjectHost> LockObject<H> {
                 return Err(e);
             }
         };
-        let unbound = match (&applied, current.as_ref().and_then(|c| c.user.clone())) {
-            (Applied::Deleted, Some(u)) => Some(u),
-            (Applied::Stored(r), Some(u)) if r.user.as_deref() != Some(u.as_str()) => Some(u),
-            _ => None,
-        };
         // Update the in-memory slot before awaiting storage so any interleaved request sees
         // it; on a storage failure the slot is reset and reloaded from storage next time.
-        let persisted = match &applied {
+        let persisted = match applied {
             Applied::Stored(r) => {
-                *self.slot.borrow_mut() = Slot::Present(r.clone());
-                self.host.put(REC, r.encode()).await
+                let text = r.encode();
+                *self.slot.borrow_mut() = Slot::Present(r);
+                self.host.put(REC, text).await
             }
             Applied::Deleted => {
                 *self.slot.borrow_mut() = Slot::Absent;
@@ -457,11 +483,7 @@ impl<H: ObjectHost> LockObject<H> {
                 log::emit(Level::Warn, "user_index_failed", &msg);
             }
         }
-        let after = match &applied {
-            Applied::Stored(r) => Some(r),
-            Applied::Deleted => None,
-        };
-        if mirror_needed(current.as_ref(), after) {
+        if mirror {
             self.schedule_mirror(now).await
         } else {
             Ok(()) // the alarm already set, at or before the expiry KV knows, catches KV up

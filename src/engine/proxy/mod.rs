@@ -145,7 +145,7 @@ pub fn forward(s: &ProxySettings, req: &Incoming, session: &Session, now_s: u64)
     let new = if session.is_new() { "1" } else { "" };
     let signed = Handoff {
         method: req.method,
-        target: &format!("{}{}{}", s.origin_path, req.path, req.search),
+        target: &[s.origin_path.as_str(), req.path, req.search].concat(),
         id: session.id().as_str(),
         data: &data,
         new,
@@ -158,7 +158,7 @@ pub fn forward(s: &ProxySettings, req: &Incoming, session: &Session, now_s: u64)
     headers.push((names.signature.clone(), signature));
     headers.push((names.data.clone(), data));
     Outgoing {
-        url: format!("{}{}{}", s.origin, req.path, req.search),
+        url: [s.origin.as_str(), req.path, req.search].concat(),
         edits,
     }
 }
