@@ -1,5 +1,7 @@
-//! Reading the session cookie from Cookie headers and issuing Set-Cookie values, with the
-//! `cookie` crate doing the formatting (and, in the tests, checking the parsing).
+//! Reading the session cookie from Cookie headers and issuing Set-Cookie values. The `cookie`
+//! crate is the reference in the tests: our split of a Cookie header and our Set-Cookie text
+//! are checked against it, byte for byte, by property tests (see [`set_cookie`] for why it is
+//! not linked).
 //!
 //! A Cookie header is a list of `name=value` pairs separated by `;` (RFC 6265 §4.2.1) and
 //! nothing else: a comma is part of a value. `pref=x,__Host-session=v` is the cookie `pref`
@@ -20,9 +22,6 @@
 //! [`MAX_CANDIDATES`] such values ahead of the real cookie hide it.
 
 use std::time::Duration;
-
-use cookie::{Cookie, Expiration};
-use time::OffsetDateTime;
 
 use crate::engine::config::{CookieConfig, SameSite, MAX_COOKIE_AGE};
 use crate::engine::session::signing::{plausible, Signer, Verified};
@@ -81,25 +80,54 @@ pub fn select_joined(joined: &str, name: &str, signer: &Signer) -> Option<Verifi
     select([joined], name, signer)
 }
 
-fn same_site(s: SameSite) -> cookie::SameSite {
-    match s {
-        SameSite::Lax => cookie::SameSite::Lax,
-        SameSite::Strict => cookie::SameSite::Strict,
-        SameSite::None => cookie::SameSite::None,
-    }
-}
+/// The one date a Set-Cookie of ours carries: the removal cookie's `Expires`, the epoch.
+const EPOCH: &str = "Thu, 01 Jan 1970 00:00:00 GMT";
 
-fn base<'c>(cfg: &'c CookieConfig, value: String, path: &'c str) -> cookie::CookieBuilder<'c> {
-    let mut b = Cookie::build((cfg.name.as_str(), value))
-        .path(path)
-        .secure(cfg.secure)
-        .http_only(cfg.http_only)
-        .same_site(same_site(cfg.same_site))
-        .partitioned(cfg.partitioned);
-    if let Some(d) = &cfg.domain {
-        b = b.domain(d.as_str());
+/// A Set-Cookie value: `name=value`, then the attributes in the `cookie` crate's order (a
+/// property test checks the text equals the crate's for every configuration). Written here
+/// because the crate links the `time` crate to format `Expires`, about 25 KB of wasm, and the
+/// only date we ever send is the epoch.
+fn set_cookie(
+    cfg: &CookieConfig,
+    value: &str,
+    path: &str,
+    max_age: Option<u64>,
+    expired: bool,
+) -> String {
+    let max_age = max_age.map(|n| n.to_string());
+    let mut out = String::with_capacity(cfg.name.len() + value.len() + path.len() + 96);
+    for part in [cfg.name.as_str(), "=", value] {
+        out.push_str(part);
     }
-    b
+    if cfg.http_only {
+        out.push_str("; HttpOnly");
+    }
+    out.push_str(match cfg.same_site {
+        SameSite::Lax => "; SameSite=Lax",
+        SameSite::Strict => "; SameSite=Strict",
+        SameSite::None => "; SameSite=None",
+    });
+    if cfg.partitioned {
+        out.push_str("; Partitioned");
+    }
+    if cfg.secure || cfg.partitioned {
+        out.push_str("; Secure");
+    }
+    out.push_str("; Path=");
+    out.push_str(path);
+    if let Some(d) = &cfg.domain {
+        out.push_str("; Domain=");
+        out.push_str(d);
+    }
+    if let Some(n) = &max_age {
+        out.push_str("; Max-Age=");
+        out.push_str(n);
+    }
+    if expired {
+        out.push_str("; Expires=");
+        out.push_str(EPOCH);
+    }
+    out
 }
 
 /// Picks the cookie path: `path_header`'s value when configured and sane, else `path`.
@@ -138,22 +166,14 @@ fn cookie_with(
     persistent: bool,
     path: &str,
 ) -> String {
-    let mut b = base(cfg, signed_value, path);
-    if persistent {
-        let secs = max_age.min(MAX_COOKIE_AGE).as_secs().max(1);
-        b = b.max_age(time::Duration::seconds(secs as i64));
-    }
-    b.build().to_string()
+    let max_age = persistent.then(|| max_age.min(MAX_COOKIE_AGE).as_secs().max(1));
+    set_cookie(cfg, &signed_value, path, max_age, false)
 }
 
 /// The Set-Cookie value that removes the session cookie (empty value, Max-Age=0, Expires in
 /// 1970) with the same attributes, so the browser matches and drops it.
 pub fn removal_cookie(cfg: &CookieConfig, path: &str) -> String {
-    base(cfg, String::new(), path)
-        .max_age(time::Duration::ZERO)
-        .expires(Expiration::DateTime(OffsetDateTime::UNIX_EPOCH))
-        .build()
-        .to_string()
+    set_cookie(cfg, "", path, Some(0), true)
 }
 
 /// The Set-Cookie value a commit's [`CookieAction`] calls for, if any.
@@ -212,6 +232,7 @@ pub fn strip_cookie(header: &str, name: &str) -> Option<String> {
 mod tests {
     use super::*;
     use crate::engine::SessionId;
+    use cookie::Cookie;
 
     const KEY: &str = "0123456789abcdef0123456789abcdef";
 
@@ -513,6 +534,55 @@ mod tests {
                 .map(|c| (c.name_raw().unwrap(), c.value_raw().unwrap()))
                 .collect();
             proptest::prop_assert_eq!(ours, theirs, "header {:?}", header);
+        }
+
+        /// Our Set-Cookie text is the `cookie` crate's, for every attribute combination, a
+        /// persistent cookie's Max-Age and the removal cookie's Max-Age=0 and Expires.
+        #[test]
+        fn set_cookies_agree_with_the_cookie_crate(
+            name in "[A-Za-z0-9_-]{1,12}",
+            value in "[A-Za-z0-9._-]{0,40}",
+            path in "/[a-z/]{0,8}",
+            domain in proptest::option::of("[a-z]{1,8}\\.example"),
+            secure: bool,
+            http_only: bool,
+            partitioned: bool,
+            site in 0..3u8,
+            age in proptest::option::of(0..40_000_000u64),
+            removal: bool,
+        ) {
+            let same_site = [SameSite::Lax, SameSite::Strict, SameSite::None][usize::from(site)];
+            let cfg = CookieConfig {
+                name: name.clone(),
+                domain: domain.clone(),
+                secure,
+                http_only,
+                same_site,
+                partitioned,
+                ..CookieConfig::default()
+            };
+            let sent = if removal { String::new() } else { value.clone() };
+            let mut b = Cookie::build((name, sent))
+                .path(path.clone())
+                .secure(secure)
+                .http_only(http_only)
+                .same_site([cookie::SameSite::Lax, cookie::SameSite::Strict, cookie::SameSite::None][usize::from(site)])
+                .partitioned(partitioned);
+            if let Some(d) = domain {
+                b = b.domain(d);
+            }
+            let ours = if removal {
+                b = b
+                    .max_age(time::Duration::ZERO)
+                    .expires(cookie::Expiration::DateTime(time::OffsetDateTime::UNIX_EPOCH));
+                removal_cookie(&cfg, &path)
+            } else {
+                if let Some(n) = age {
+                    b = b.max_age(time::Duration::seconds(n.min(MAX_COOKIE_AGE.as_secs()).max(1) as i64));
+                }
+                cookie_with(&cfg, value, Duration::from_secs(age.unwrap_or(0)), age.is_some(), &path)
+            };
+            proptest::prop_assert_eq!(ours, b.build().to_string());
         }
     }
 }
