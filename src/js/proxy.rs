@@ -10,8 +10,9 @@ use wasm_bindgen::prelude::*;
 use super::host::{JsSweepStore, JsTransport};
 use super::sessions::{ScopeCore, SessionsCore};
 use super::{check_bindings, js_error, now_ms, read_settings};
+use crate::engine::proxy::block::HeaderRefs;
 use crate::engine::proxy::protocol::UserAction;
-use crate::engine::proxy::{self, block, HeaderList, Incoming, ProxySettings};
+use crate::engine::proxy::{self, block, Incoming, ProxySettings};
 use crate::engine::sweep::sweeper;
 use crate::engine::Error;
 
@@ -22,7 +23,7 @@ pub struct ProxyCore {
     sessions: SessionsCore,
 }
 
-fn headers_from(text: &str) -> Result<HeaderList, JsValue> {
+fn headers_from(text: &str) -> Result<HeaderRefs<'_>, JsValue> {
     block::decode(text).map_err(js_error)
 }
 

@@ -64,8 +64,9 @@ impl ProxySettings {
     }
 }
 
-/// The client's request as the platform sees it.
-pub struct Incoming<'a> {
+/// The client's request as the platform sees it. Its headers are pairs of any string type:
+/// the platform lends the ones of its header block, tests own theirs.
+pub struct Incoming<'a, H: AsRef<str> = String> {
     /// The method as the client spelled it.
     pub method: &'a str,
     /// The URL's path.
@@ -75,7 +76,7 @@ pub struct Incoming<'a> {
     /// The URL's host name.
     pub hostname: &'a str,
     /// The request's headers.
-    pub headers: &'a [(String, String)],
+    pub headers: &'a [(H, H)],
 }
 
 /// Changes to a header list, which the platform applies to its own copy of the headers (so
@@ -118,11 +119,17 @@ pub struct Outgoing {
 }
 
 /// Builds the origin request for `req` carrying `session`, signed at `now_s` (Unix seconds).
-pub fn forward(s: &ProxySettings, req: &Incoming, session: &Session, now_s: u64) -> Outgoing {
+pub fn forward<H: AsRef<str>>(
+    s: &ProxySettings,
+    req: &Incoming<H>,
+    session: &Session,
+    now_s: u64,
+) -> Outgoing {
     let names = &s.config.headers;
     let mut edits = HeaderEdits::default();
     let mut cookie_header = String::new();
     for (k, v) in req.headers {
+        let (k, v) = (k.as_ref(), v.as_ref());
         if k.eq_ignore_ascii_case("cookie") {
             if !cookie_header.is_empty() {
                 cookie_header.push_str("; ");
@@ -184,10 +191,10 @@ pub fn check_status(status: u16, has_socket: bool) -> Result<(), Error> {
 /// (`X_Session_Update`) may be a client's header that the origin reflected back, so it is
 /// stripped, never applied. A malformed patch or action fails the whole exchange before anything is
 /// written.
-pub fn take_origin(
+pub fn take_origin<H: AsRef<str>>(
     s: &ProxySettings,
     session: &mut Session,
-    headers: HeaderList,
+    headers: impl IntoIterator<Item = (H, H)>,
 ) -> Result<(HeaderEdits, Option<UserAction>), Error> {
     let names = &s.config.headers;
     let mut update = None;
@@ -199,27 +206,28 @@ pub fn take_origin(
     let mut kept_cookies = HeaderList::new();
     let mut dropped_cookie = false;
     for (k, v) in headers {
-        if names.is_session_header(&k) {
+        let (k, v) = (k.as_ref(), v.as_ref());
+        if names.is_session_header(k) {
             let lk = k.to_ascii_lowercase();
             if lk == names.update {
-                update = Some(v);
+                update = Some(v.to_owned());
             } else if lk == names.action {
-                action = Some(v);
+                action = Some(v.to_owned());
             } else if lk == names.timeout {
-                timeout = Some(v);
+                timeout = Some(v.to_owned());
             } else if lk == names.user {
-                user = Some(v);
+                user = Some(v.to_owned());
             } else if lk == names.client {
-                client = Some(v);
+                client = Some(v.to_owned());
             }
-            edits.remove_name(&k);
+            edits.remove_name(k);
         } else if k.eq_ignore_ascii_case("set-cookie") {
-            if cookies::sets_cookie_named(&v, &s.config.cookie.name) {
+            if cookies::sets_cookie_named(v, &s.config.cookie.name) {
                 let msg = "dropped an origin Set-Cookie for the session cookie";
                 log::emit(Level::Warn, "origin_cookie_dropped", msg);
                 dropped_cookie = true;
             } else {
-                kept_cookies.push((k, v));
+                kept_cookies.push((k.to_owned(), v.to_owned()));
             }
         }
     }
