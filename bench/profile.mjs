@@ -3,7 +3,8 @@
 //
 // One workerd serves the proxy worker; its isolate runs both the worker and the SessionLock
 // objects, so a profile holds both sides of a request. For each workload (read: the origin
-// leaves the session alone; write: it sends X-Session-Update) the script seeds sessions, warms
+// leaves the session alone; write: it sends X-Session-Update; anonymous: no cookie, so no
+// object call, only the worker's side of a request) the script seeds sessions, warms
 // up, starts the sampling profiler, sends `n` requests from `clients` closed-loop clients,
 // stops it and aggregates self time by function (name, file, line), wasm functions included.
 // The same is done for the lock-free JS Durable Object peer (bench/peer-do-session.mjs) in the
@@ -13,7 +14,7 @@
 //   PROFILE=1 FORCE=1 scripts/build.sh   (then FORCE=1 scripts/build.sh to restore the release)
 // Without it they show as wasm-function[N]; the script says which it saw.
 //
-// Usage: node bench/profile.mjs [requests=3000] [clients=4] [top=10]
+// Usage: node bench/profile.mjs [requests=3000] [clients=4] [top=10] [workloads=read,write,anonymous]
 //   PROFILE_JSON=dir writes each raw .cpuprofile there (open in Chrome DevTools).
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -30,6 +31,7 @@ const args = process.argv.slice(2);
 const N = Number(args[0] ?? 3000);
 const CLIENTS = Number(args[1] ?? 4);
 const TOP = Number(args[2] ?? 10);
+const WORKLOADS = (args[3] ?? "read,write,anonymous").split(",");
 const SESSIONS = 16 * CLIENTS;
 
 const origin = await benchOrigin();
@@ -102,10 +104,11 @@ for (const t of targets) {
   }
   const turn = new Array(CLIENTS).fill(0);
   const next = (c) => cookies[c * 16 + (turn[c]++ % 16)];
-  for (const w of ["read", "write"]) {
-    await round(CLIENTS, 500, (c) => [`${s.url}/${w}`, next(c)]); // warm-up
+  for (const w of WORKLOADS) {
+    const ask = w === "anonymous" ? () => [`${s.url}/read`] : (c) => [`${s.url}/${w}`, next(c)];
+    await round(CLIENTS, 500, ask); // warm-up
     await s.session.send("Profiler.start");
-    const { lat } = await round(CLIENTS, N, (c) => [`${s.url}/${w}`, next(c)]);
+    const { lat } = await round(CLIENTS, N, ask);
     const { profile } = await s.session.send("Profiler.stop");
     if (process.env.PROFILE_JSON) {
       mkdirSync(process.env.PROFILE_JSON, { recursive: true });

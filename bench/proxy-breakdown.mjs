@@ -5,6 +5,9 @@
 //                    (the floor for any design with one object hop per request)
 //   js+lock-hop      the same JS worker making that round trip to our SessionLock object (a
 //                    load without lock, over RPC), to separate the object's cost
+//   js-shape         a JS worker doing the proxy's JavaScript work and no engine call: the
+//                    URL parse, both header blocks, the request's Headers copy with edits,
+//                    the response rebuilt with edits (what the runtime's copies cost)
 //   wasm-anonymous   the proxy, no cookie: no object call at all
 //   wasm-none        the proxy, existing session, SESSION_LOCKING=none: one load round trip
 //   wasm-implicit    the proxy, existing session, implicit locking: lock+load round trip; the
@@ -51,6 +54,19 @@ const jsToLock = {
     { name: "locks", ...wasmWorker(PROXY_SCRIPT, { ORIGIN }) },
   ],
 };
+// js/proxy.js's JavaScript, the engine's calls left out (their answers are constants)
+const shape = `function block(h) { let b = ""; h.forEach((v, n) => { b += n + "\\n" + v + "\\n"; }); return b; }
+  export default { async fetch(req, env) {
+    const u = new URL(req.url);
+    const sent = block(req.headers);
+    const headers = new Headers(req.headers);
+    headers.delete("x-session"); headers.delete("x-session-id");
+    const answer = await fetch(env.ORIGIN + u.pathname + u.search, { method: req.method, headers, redirect: "manual" });
+    const got = block(answer.headers);
+    if (sent.length + got.length === 0) throw new Error("unreachable");
+    const response = new Response(answer.body, answer);
+    response.headers.delete("x-session-update");
+    return response; } }`;
 const specs = {
   "pass-through": js(`export default { async fetch(req, env) { ${forward} } }`),
   "js+do-hop": js(
@@ -61,6 +77,7 @@ const specs = {
     { durableObjects: { D: { className: "D", useSQLite: true } } }
   ),
   "js+lock-hop": jsToLock,
+  "js-shape": js(shape),
   "wasm-implicit": proxy({}),
   "wasm-none": proxy({ SESSION_LOCKING: "none" }),
 };
@@ -85,6 +102,7 @@ const r = await compare(clients, perRound, rounds, {
   "pass-through": () => [url["pass-through"] + "/p"],
   "js+do-hop": (c) => [url["js+do-hop"] + "/p?c=" + c],
   "js+lock-hop": () => [url["js+lock-hop"] + "/p"],
+  "js-shape": () => [url["js-shape"] + "/p"],
   "wasm-anonymous": () => [url["wasm-implicit"] + "/p"],
   "wasm-none": (c) => [url["wasm-none"] + "/p", cookieN[c]],
   "wasm-implicit": (c) => [url["wasm-implicit"] + "/p", cookieI[c]],

@@ -14,6 +14,18 @@ export WASM_BINDGEN_BIN="$CARGO_BIN/wasm-bindgen"
 export ESBUILD_BIN="$PWD/node_modules/.bin/esbuild"
 export WASM_OPT_BIN="$PWD/node_modules/.bin/wasm-opt"
 
+# Panic locations in the wasm carry source paths; the dependencies' would name this machine's
+# home and registry cache, in the artefact the npm package ships. Both builds below (and so
+# their shared target directory) use the same flags: the paths are computed here, never
+# written down. Tried by tests/e2e/package.test.mjs.
+cargo_home="${CARGO_HOME:-$HOME/.cargo}"
+remap=""
+for dir in "$cargo_home"/registry/src/*/ "$cargo_home"/git/checkouts/; do
+  [ -d "$dir" ] && [[ "$dir" != *" "* ]] && remap+=" --remap-path-prefix=${dir%/}=deps"
+done
+[[ "$PWD" != *" "* ]] && remap+=" --remap-path-prefix=$PWD=."
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="${CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS:-}$remap"
+
 size() { echo "build: $1 $(wc -c <"$1") bytes, $(gzip -9c "$1" | wc -c) bytes gzipped"; }
 
 # fresh OUTPUT SOURCE...: OUTPUT exists and no file under the SOURCEs is newer

@@ -4,7 +4,8 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, rmSync, writeFileSync, readdirSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync, readdirSync, readFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { root, startModule, sessionCookie } from "./harness.mjs";
 
@@ -67,6 +68,17 @@ new_sqlite_classes = ["SessionLock"]
     for (const f of ["index.js", "index.d.ts", "handoff.js", "handoff.d.ts", "engine.js", "lock.js", "proxy.js", "dist/engine.js", "dist/engine.wasm"]) {
       assert.ok(files.includes(f), `${f} in ${files.join(", ")}`);
     }
+  });
+
+  test("the tarball's wasm names no directory of the machine that built it", () => {
+    // panic locations carry source paths: the dependencies' would name the builder's home
+    // and registry cache (scripts/build.sh remaps them)
+    const wasm = readFileSync(path.join(project, "node_modules/edge-sessions/dist/engine.wasm")).toString("latin1");
+    const cargoHome = process.env.CARGO_HOME ?? path.join(os.homedir(), ".cargo");
+    for (const dir of [cargoHome, os.homedir(), root]) {
+      assert.ok(!wasm.includes(dir), `engine.wasm contains ${dir}`);
+    }
+    assert.ok(!/registry[\\/]src/.test(wasm), "engine.wasm names a registry cache");
   });
 
   test("the installed package serves sessions on workerd", async () => {
