@@ -4,7 +4,8 @@
 // One workerd serves the proxy worker; its isolate runs both the worker and the SessionLock
 // objects, so a profile holds both sides of a request. For each workload (read: the origin
 // leaves the session alone; write: it sends X-Session-Update; anonymous: no cookie, so no
-// object call, only the worker's side of a request) the script seeds sessions, warms
+// object call, only the worker's side of a request; the peer, given no cookie, signs a new
+// one, so its anonymous row is not like for like) the script seeds sessions, warms
 // up, starts the sampling profiler, sends `n` requests from `clients` closed-loop clients,
 // stops it and aggregates self time by function (name, file, line), wasm functions included.
 // The same is done for the lock-free JS Durable Object peer (bench/peer-do-session.mjs) in the
