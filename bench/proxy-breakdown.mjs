@@ -6,8 +6,9 @@
 //   js+lock-hop      the same JS worker making that round trip to our SessionLock object (a
 //                    load without lock, over RPC), to separate the object's cost
 //   js-shape         a JS worker doing the proxy's JavaScript work and no engine call: the
-//                    URL parse, both header blocks, the request's Headers copy with edits,
-//                    the response rebuilt with edits (what the runtime's copies cost)
+//                    URL parse, both header blocks, the request's Headers copy (two deletes;
+//                    not the hand-off's appends), the response rebuilt (one delete): what the
+//                    runtime's copies cost
 //   wasm-anonymous   the proxy, no cookie: no object call at all
 //   wasm-none        the proxy, existing session, SESSION_LOCKING=none: one load round trip
 //   wasm-implicit    the proxy, existing session, implicit locking: lock+load round trip; the
